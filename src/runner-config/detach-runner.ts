@@ -1,0 +1,41 @@
+import { UserError } from '../errors.js';
+import { findBlocks, joinScript, splitScript, type ManagedRecord } from './managed-block.js';
+import { removeEach } from './string-list.js';
+import { isStringList, isTable, type Table } from './toml-value.js';
+
+/**
+ * Removes, in place, the managed blocks of `daemon` (all when undefined) from one runner, with the
+ * entries each block records. Returns the line where the first removed block started.
+ */
+export function detachRunner(runner: Table, where: string, daemon?: string): number | undefined {
+  const script = runner.pre_build_script;
+  if (script === undefined) return undefined;
+  if (typeof script !== 'string') throw new UserError('runnerConfig', `${where}: pre_build_script is not a string`);
+  const lines = splitScript(script);
+  const blocks = findBlocks(lines, where).filter((block) => daemon === undefined || block.record.daemon === daemon);
+  for (const block of [...blocks].reverse()) {
+    lines.splice(block.start, block.end - block.start + 1);
+    removeRecorded(runner, block.record);
+  }
+  if (blocks.length === 0) return undefined;
+  const created = blocks.some((block) => block.record.created.includes('pre_build_script'));
+  if (created && lines.length === 1 && lines[0] === '') delete runner.pre_build_script;
+  else runner.pre_build_script = joinScript(lines);
+  return blocks[0]?.start;
+}
+
+function removeRecorded(runner: Table, record: ManagedRecord): void {
+  if (isStringList(runner.environment)) {
+    const environment = removeEach(runner.environment, record.environment);
+    runner.environment = environment;
+    if (record.created.includes('environment') && environment.length === 0) delete runner.environment;
+  }
+  const docker = runner.docker;
+  if (!isTable(docker)) return;
+  if (isStringList(docker.volumes_from)) {
+    const volumesFrom = removeEach(docker.volumes_from, record.volumes_from);
+    docker.volumes_from = volumesFrom;
+    if (record.created.includes('volumes_from') && volumesFrom.length === 0) delete docker.volumes_from;
+  }
+  if (record.created.includes('docker') && Object.keys(docker).length === 0) delete runner.docker;
+}

@@ -1,0 +1,11 @@
+/** What nix-runner adds to each attached runner of GitLab Runner's config.toml. */
+export interface ManagedSettings {
+  /** Daemon container name, e.g. `nix-daemon`. */
+  daemon: string;
+  /** `[runners.docker] volumes_from` entries, e.g. `['nix-daemon:ro']`. */
+  volumesFrom: string[];
+  /** `[[runners]] environment` entries (`KEY=value`), e.g. `NIX_REMOTE=daemon` and a PATH with nix's bin dir. */
+  environment: string[];
+  /** Body lines of the managed block in `[[runners]] pre_build_script`. */
+  preBuildScript: string[];
+}

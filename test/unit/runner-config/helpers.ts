@@ -1,0 +1,44 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/document.js';
+import type { ManagedSettings } from '../../../src/runner-config/managed-settings.js';
+
+export const FIXTURE = fileURLToPath(new URL('../../fixtures/runner-config/config.toml', import.meta.url));
+
+export const NIX_BIN = '/nix/store/0c0000000000000000000000000000ab-nix-2.24.9/bin';
+
+export function managedSettings(overrides: Partial<ManagedSettings> = {}): ManagedSettings {
+  const daemon = overrides.daemon ?? 'nix-daemon';
+  return {
+    daemon,
+    volumesFrom: [`${daemon}:ro`],
+    environment: ['NIX_REMOTE=daemon', `PATH=${NIX_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`],
+    preBuildScript: ['mkdir -p /tmp /nix/var/nix/profiles'],
+    ...overrides,
+  };
+}
+
+export async function fixtureText(): Promise<string> {
+  return readFile(FIXTURE, 'utf8');
+}
+
+export async function fixtureDoc(): Promise<RunnerConfigDocument> {
+  return parseRunnerConfig(await fixtureText(), 'config.toml');
+}
+
+export function runner(doc: RunnerConfigDocument, name: string): Record<string, any> {
+  const found = (doc.table.runners as Array<Record<string, any>>).find((entry) => entry.name === name);
+  if (!found) throw new Error(`no runner ${name}`);
+  return found;
+}
+
+export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'nix-runner-config-'));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
