@@ -1,0 +1,35 @@
+import type { LayerEntry } from './layer-tar.js';
+
+export interface BaseLayerInput {
+  nixConf: string;
+  registration: string;
+}
+
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/var/empty:/bin/false\n';
+const GROUP = 'root:x:0:\nnogroup:x:65534:\n';
+
+/** The small last layer: users, nix.conf, the empty nix state dirs and the db registration to load at start. Depth-first, names in byte order. */
+export function baseLayerEntries({ nixConf, registration }: BaseLayerInput): LayerEntry[] {
+  const dir = (name: string, mode = 0o755): LayerEntry => ({ type: 'directory', name, mode });
+  const file = (name: string, content: string): LayerEntry => ({ type: 'file', name, mode: 0o644, content });
+  return [
+    dir('etc'),
+    file('etc/group', GROUP),
+    dir('etc/nix'),
+    file('etc/nix/nix.conf', nixConf),
+    file('etc/passwd', PASSWD),
+    dir('nix'),
+    dir('nix/var'),
+    dir('nix/var/nix'),
+    dir('nix/var/nix/daemon-socket'),
+    dir('nix/var/nix/db'),
+    dir('nix/var/nix/gcroots'),
+    dir('nix/var/nix/profiles'),
+    dir('nix/var/nix/temproots'),
+    dir('nix-runner'),
+    file('nix-runner/registration', registration),
+    // nix looks up root's home for its cache and config dirs
+    dir('root', 0o700),
+    dir('tmp', 0o1777),
+  ];
+}
