@@ -1,0 +1,61 @@
+import type { EngineClient } from '../engine/engine-client.js';
+import { UserError } from '../errors.js';
+import { nullLogger, type Logger } from '../log.js';
+import { pathsOfRegistration } from '../nix/closure.js';
+import { storeBaseName } from '../nix/store-path.js';
+
+const SEED_ROOT = '/nix-runner/seed';
+
+export interface SeedInput {
+  imageId: string;
+  nixPath: string;
+  /** `nix-store --dump-db` text of the image's closure. */
+  registration: string;
+  volumes: { store: string; db: string };
+}
+
+/**
+ * Docker copies image content only into an EMPTY named volume, so a new image on old volumes would not
+ * find its own nix. Copies the image's closure paths that the volume's db does not know as valid, then
+ * registers them. Runs in throwaway containers of the image itself with the volumes mounted under a
+ * chroot store (/nix-runner/seed), so the image needs nothing but its nix, not even a shell.
+ */
+export async function seedStore(engine: EngineClient, input: SeedInput, logger: Logger = nullLogger): Promise<{ copied: string[] }> {
+  const closure = pathsOfRegistration(input.registration);
+  const base = {
+    image: input.imageId,
+    env: ['NIX_CONFIG=build-users-group =\nsandbox = false'],
+    mounts: [
+      { volume: input.volumes.store, target: `${SEED_ROOT}/nix/store` },
+      { volume: input.volumes.db, target: `${SEED_ROOT}/nix/var/nix/db` },
+    ],
+  };
+  const nixStore = `${input.nixPath}/bin/nix-store`;
+  const check = await engine.runOnce({ ...base, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, '--check-validity', '--print-invalid', ...closure] });
+  if (check.exitCode !== 0) throw seedError('checking the store volume', check.stderr);
+  const invalid = check.stdout.split('\n').filter(Boolean);
+  if (invalid.length === 0) return { copied: [] };
+
+  const started = logger.start(`seeding ${invalid.length} store paths into ${input.volumes.store}`);
+  // Two holders: the engine locks a container for the whole of an archive request, so reading from
+  // and writing to the same one at once would wait forever.
+  const source = await engine.createContainer({ image: input.imageId, entrypoint: [nixStore], cmd: ['--version'] });
+  const target = await engine.createContainer({ ...base, entrypoint: [nixStore], cmd: ['--version'] });
+  try {
+    for (const path of invalid) {
+      // A path left half-copied by an interrupted run is not registered yet, so it is copied again here.
+      await engine.copyBetween(source, `/nix/store/${storeBaseName(path)}`, target, `${SEED_ROOT}/nix/store`);
+    }
+  } finally {
+    await Promise.all([engine.removeContainer(source), engine.removeContainer(target)]);
+  }
+  const load = await engine.runOnce({ ...base, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, '--load-db'] }, input.registration);
+  if (load.exitCode !== 0) throw seedError('registering the copied paths', load.stderr);
+  logger.stop(`seeded ${invalid.length} store paths into ${input.volumes.store}`, started);
+  return { copied: invalid };
+}
+
+function seedError(step: string, stderr: string): UserError {
+  const last = stderr.trim().split('\n').filter((line) => !line.startsWith('warning:')).at(-1) ?? 'no output';
+  return new UserError('daemon', `seeding the store failed while ${step}: ${last}`, 'check the image with `docker run --rm --entrypoint <nix>/bin/nix-store IMAGE --version`');
+}
