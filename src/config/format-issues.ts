@@ -1,0 +1,13 @@
+import type { z } from 'zod';
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+/** Zod issues as `• expected string at runners[0]` lines. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const where = formatPath(issue.path);
+    return `• ${issue.message}${where ? ` at ${where}` : ''}`;
+  });
+}

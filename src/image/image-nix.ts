@@ -1,0 +1,36 @@
+import type { EngineClient } from '../engine/engine-client.js';
+import type { ImageInfo } from '../engine/engine-types.js';
+import { UserError } from '../errors.js';
+import { LABEL_NIX } from '../daemon/daemon-names.js';
+import { storePathOf } from '../nix/store-path.js';
+
+const NIX_PACKAGE = /^\/nix\/store\/[0-9a-z]{32}-nix-\d[^/]*$/;
+
+/** Store paths named in the image's entrypoint, command and PATH that look like a nix package. */
+export function nixCandidates(image: ImageInfo): string[] {
+  const path = image.env.find((entry) => entry.startsWith('PATH='))?.slice(5).split(':') ?? [];
+  const found = [...image.entrypoint, ...image.cmd, ...path].map((item) => storePathOf(item)).filter((item): item is string => !!item);
+  return [...new Set(found.filter((item) => NIX_PACKAGE.test(item))), ...new Set(found)];
+}
+
+/**
+ * The store path of the image's nix: its `org.nix-runner.nix` label, else a nix package that its
+ * entrypoint, command or PATH name and that has bin/nix-daemon.
+ */
+export async function findImageNix(engine: EngineClient, ref: string, image: ImageInfo): Promise<string> {
+  const labelled = image.labels[LABEL_NIX];
+  const candidates = labelled ? [labelled] : nixCandidates(image);
+  if (candidates.length > 0) {
+    const probe = await engine.createContainer({ image: image.id, entrypoint: ['/nix-runner-probe'] });
+    try {
+      for (const candidate of candidates) if (await engine.pathExists(probe, `${candidate}/bin/nix-daemon`)) return candidate;
+    } finally {
+      await engine.removeContainer(probe);
+    }
+  }
+  throw new UserError(
+    'image',
+    labelled ? `image ${ref} says its nix is ${labelled}, but ${labelled}/bin/nix-daemon is not in it` : `image ${ref} does not say where its nix is`,
+    `label it with ${LABEL_NIX}=/nix/store/…-nix-… (the store path holding bin/nix-daemon), or use --image-store-path`,
+  );
+}

@@ -1,0 +1,65 @@
+import type { EngineClient } from '../engine/engine-client.js';
+import { UserError } from '../errors.js';
+import { nullLogger, type Logger } from '../log.js';
+import { resolveHostNix } from '../nix/host-nix.js';
+import { ensureArchiveImage } from './archive-image.js';
+import { ensureFlakeImage } from './flake-image.js';
+import { findImageNix } from './image-nix.js';
+import type { ResolvedImage } from './resolved-image.js';
+import { ensureStorePathImage } from './store-path-image.js';
+
+export type ImageSource =
+  | { kind: 'ref'; ref: string }
+  | { kind: 'archive'; file: string }
+  | { kind: 'store-path'; path: string }
+  | { kind: 'flake'; ref: string }
+  | { kind: 'host-nix' };
+
+export function describeSource(source: ImageSource): string {
+  switch (source.kind) {
+    case 'ref':
+      return `image ${source.ref}`;
+    case 'archive':
+      return `archive ${source.file}`;
+    case 'store-path':
+      return `store path ${source.path}`;
+    case 'flake':
+      return `flake ${source.ref}`;
+    case 'host-nix':
+      return "the host's nix";
+  }
+}
+
+/** The daemon image in the engine (loaded or built when missing), with its id and its nix store path. */
+export async function resolveDaemonImage(
+  engine: EngineClient,
+  source: ImageSource,
+  { dryRun = false, logger = nullLogger }: { dryRun?: boolean; logger?: Logger } = {},
+): Promise<ResolvedImage> {
+  let image: ResolvedImage;
+  switch (source.kind) {
+    case 'ref': {
+      const info = await engine.inspectImage(source.ref);
+      if (!info) throw new UserError('image', `no image ${source.ref} in the engine`, 'load it first (docker load), or use --image-archive or --image-store-path');
+      image = { ref: source.ref, id: info.id, action: 'present' };
+      break;
+    }
+    case 'archive':
+      image = await ensureArchiveImage(engine, source.file, { dryRun, logger });
+      break;
+    case 'flake':
+      image = await ensureFlakeImage(engine, source.ref, { dryRun, logger });
+      break;
+    case 'store-path':
+      return ensureStorePathImage(engine, source.path, { dryRun, logger });
+    case 'host-nix': {
+      const host = await resolveHostNix();
+      if (host.bundled) logger.debug(`host nix bundled as ${host.nixPath}`);
+      return ensureStorePathImage(engine, host.nixPath, { dryRun, logger });
+    }
+  }
+  if (image.nixPath || !image.id) return image;
+  const info = await engine.inspectImage(image.id);
+  if (!info) throw new UserError('image', `image ${image.ref} is not in the engine`, 'load it again');
+  return { ...image, nixPath: await findImageNix(engine, image.ref, info) };
+}

@@ -1,0 +1,66 @@
+import type { ProvisionSettings } from '../config/schema.js';
+import { reconcileDaemon, type DaemonOutcome } from '../daemon/reconcile-daemon.js';
+import { renderNixConf } from '../daemon/nix-conf.js';
+import { EngineClient } from '../engine/engine-client.js';
+import { readImageRegistration } from '../image/image-registration.js';
+import { describeSource, resolveDaemonImage, type ImageSource } from '../image/resolve-daemon-image.js';
+import type { ResolvedImage } from '../image/resolved-image.js';
+import { nullLogger, type Logger } from '../log.js';
+import { applyRunnerConfig } from '../runner-config/apply.js';
+import { checkRunnerSelection } from './check-runner-selection.js';
+import { jobSettings } from './job-settings.js';
+
+export interface ProvisionResult {
+  ok: true;
+  changed: boolean;
+  dryRun: boolean;
+  daemon: Omit<DaemonOutcome, 'image' | 'nix'> & { image: string; nix?: string };
+  image: ResolvedImage;
+  runners: string[];
+  runnerConfig: { path: string; changed: boolean; diff: string };
+}
+
+export function imageSource(settings: ProvisionSettings): ImageSource {
+  if (settings.imageRef) return { kind: 'ref', ref: settings.imageRef };
+  if (settings.imageArchive) return { kind: 'archive', file: settings.imageArchive };
+  if (settings.imageStorePath) return { kind: 'store-path', path: settings.imageStorePath };
+  if (settings.imageFlake) return { kind: 'flake', ref: settings.imageFlake };
+  return { kind: 'host-nix' };
+}
+
+/**
+ * image → volumes → seed → daemon → config.toml. config.toml is written last, and only once the daemon
+ * answers, so it never points at a daemon or a nix that is not ready; a failure before leaves both as they were.
+ */
+export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger }: { dryRun?: boolean; logger?: Logger } = {}): Promise<ProvisionResult> {
+  // Bad runner names or a broken config.toml fail here, before the engine is touched.
+  const runners = await checkRunnerSelection(settings.runnerConfig, settings.runners);
+  const engine = await EngineClient.connect(settings.dockerHost, logger);
+  const source = imageSource(settings);
+  const image = await resolveDaemonImage(engine, source, { dryRun, logger });
+  logger.debug(`daemon image from ${describeSource(source)}: ${image.ref} (${image.action})`);
+
+  let daemon: ProvisionResult['daemon'];
+  if (image.id && image.nixPath) {
+    const { id, nixPath } = image;
+    daemon = await reconcileDaemon(
+      engine,
+      {
+        daemon: settings.daemon,
+        imageId: id,
+        nixPath,
+        nixConf: renderNixConf(settings.nixSettings),
+        registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath)),
+      },
+      { dryRun, logger },
+    );
+  } else {
+    daemon = { name: settings.daemon, image: image.ref, action: 'created', seeded: 0 };
+  }
+
+  const runnerConfig = daemon.nix
+    ? await applyRunnerConfig({ path: settings.runnerConfig, runners, managed: jobSettings(settings.daemon, daemon.nix), dryRun, logger })
+    : { path: settings.runnerConfig, changed: true, diff: '', runners };
+  const changed = image.action !== 'present' || daemon.action !== 'unchanged' || runnerConfig.changed;
+  return { ok: true, changed, dryRun, daemon, image, runners: runnerConfig.runners, runnerConfig: { path: runnerConfig.path, changed: runnerConfig.changed, diff: runnerConfig.diff } };
+}
