@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from './errors.js';
+import { demoCommand } from './commands/demo-command.js';
+import { provisionCommand } from './commands/provision-command.js';
+import { smokeCommand } from './commands/smoke-command.js';
+
+const program = new Command('nix-runner')
+  .description('One shared, persistent Nix store for every GitLab Runner docker job, served by a long-lived nix-daemon container.')
+  .version('0.1.0')
+  .exitOverride()
+  .addCommand(provisionCommand())
+  .addCommand(smokeCommand())
+  .addCommand(demoCommand());
+
+for (const command of program.commands) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error: unknown) {
+  if (!(error instanceof CommanderError)) throw error;
+  // --help and --version end here too, with exit code 0.
+  process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+}

@@ -1,0 +1,61 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { provisionSettingsSchema } from '../config/schema.js';
+import { provision, type ProvisionResult } from '../provision/provision.js';
+import { smoke, type SmokeResult } from '../smoke/smoke.js';
+import { renderProvision } from './provision-command.js';
+import { runCommand } from './run-command.js';
+import { renderSmoke } from './smoke-command.js';
+
+const DEMO_CONFIG = `concurrent = 1
+check_interval = 0
+
+[[runners]]
+  name = "demo"
+  url = "https://gitlab.example.com"
+  token = "glrt-demo-token"
+  executor = "docker"
+  [runners.docker]
+    image = "nix-runner/smoke-busybox:1"
+`;
+
+interface DemoResult {
+  ok: true;
+  runnerConfig: string;
+  provision: ProvisionResult;
+  smoke: SmokeResult;
+}
+
+/** A demo config.toml in `dir` (left as it is when present), then provision + smoke on it. */
+async function demo(dir: string, daemon: string, logger: Parameters<Parameters<typeof runCommand>[1]>[0]): Promise<DemoResult> {
+  await mkdir(dir, { recursive: true });
+  const runnerConfig = join(dir, 'config.toml');
+  await writeFile(runnerConfig, DEMO_CONFIG, { flag: 'wx', mode: 0o600 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  const settings = provisionSettingsSchema.parse({ runnerConfig, daemon });
+  const provisioned = await provision(settings, { logger });
+  return { ok: true, runnerConfig, provision: provisioned, smoke: await smoke({ runnerConfig, logger }) };
+}
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description(
+      "Try nix-runner on a scratch config.toml: provision a daemon from the host's nix, then run the smoke jobs.\n" +
+        'Touches no real GitLab Runner configuration.',
+    )
+    .option('--dir <dir>', 'where the demo config.toml lives', '/var/tmp/nix-runner-demo')
+    .option('--daemon <name>', 'demo daemon container name', 'nix-runner-demo')
+    .option('--json', 'print one JSON object on stdout')
+    .option('-v, --verbose', 'log each step')
+    .action(async (flags: { dir: string; daemon: string; json?: boolean; verbose?: boolean }) => {
+      process.exitCode = await runCommand(
+        flags,
+        (logger) => demo(flags.dir, flags.daemon, logger),
+        (result) =>
+          `${renderProvision(result.provision)}${renderSmoke(result.smoke)}` +
+          `demo config: ${result.runnerConfig}\nremove the demo: docker rm -f ${flags.daemon} && docker volume rm ${flags.daemon}-store ${flags.daemon}-db\n`,
+      );
+    });
+}
