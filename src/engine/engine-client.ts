@@ -81,6 +81,18 @@ export class EngineClient {
     };
   }
 
+  /** Ids of images (tagged or not) matching the filters, e.g. { label: ['org.nix-runner.nix'] }. */
+  async listImageIds(filters: Record<string, string[]>): Promise<string[]> {
+    const list = await this.call(`list images ${JSON.stringify(filters)}`, () => this.docker.listImages({ all: false, filters: JSON.stringify(filters) }));
+    return list.map((image) => image.Id);
+  }
+
+  /** The diff ids of an image's layers, bottom first (RootFS.Layers); undefined when there is no such image. */
+  async imageLayers(ref: string): Promise<string[] | undefined> {
+    const image = await this.optional(`inspect image ${ref}`, () => this.docker.getImage(ref).inspect());
+    return image ? (image.RootFS?.Layers ?? []) : undefined;
+  }
+
   /** Streams a docker-archive into the engine; resolves with the engine's progress messages once fully consumed. */
   async loadImage(archive: NodeJS.ReadableStream): Promise<string[]> {
     return this.call('load image', async () => {
@@ -97,9 +109,9 @@ export class EngineClient {
   }
 
   /** Creates an image from a root filesystem tar (docker import). */
-  async importImage(rootfs: NodeJS.ReadableStream, repo: string, tag: string): Promise<void> {
+  async importImage(rootfs: NodeJS.ReadableStream, repo: string, tag: string, changes: string[] = []): Promise<void> {
     await this.call(`import image ${repo}:${tag}`, async () => {
-      const response = await this.docker.importImage(rootfs, { repo, tag });
+      const response = await this.docker.importImage(rootfs, { repo, tag, changes });
       await new Promise((resolve, reject) => this.docker.modem.followProgress(response, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result))));
     });
   }
@@ -244,6 +256,12 @@ export class EngineClient {
 
   async volumeExists(name: string): Promise<boolean> {
     return (await this.optional(`inspect volume ${name}`, () => this.docker.getVolume(name).inspect())) !== undefined;
+  }
+
+  /** Names of volumes that start with `prefix`. */
+  async listVolumeNames(prefix: string): Promise<string[]> {
+    const { Volumes } = await this.call(`list volumes ${prefix}*`, () => this.docker.listVolumes({ filters: JSON.stringify({ name: [prefix] }) }));
+    return (Volumes ?? []).map((volume) => volume.Name).filter((name) => name.startsWith(prefix));
   }
 
   async removeVolume(name: string): Promise<void> {

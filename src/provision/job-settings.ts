@@ -1,19 +1,25 @@
 import type { ManagedSettings } from '../runner-config/managed-settings.js';
 
-// A runner's `environment` PATH replaces the image's PATH (Docker's env merge), so the usual
-// directories follow nix's own: the job keeps finding the image's tools.
-const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 /**
- * What every attached job gets: the daemon's volumes read-only, nix on PATH, nix talking to the daemon.
- * The pre_build_script creates what a bare image lacks: nix needs a /tmp, nix-env a profiles dir. A job
- * image running as an unprivileged user may not create them, and then does not need them made.
+ * What every attached job gets: the daemon's volumes read-only, nix talking to the daemon, nix on PATH.
+ *
+ * PATH is not set in `environment`: a runner's environment replaces the image's PATH (Docker's env
+ * merge, and GitLab Runner does not expand $PATH against the image), which would hide e.g. cargo in
+ * rust images or /busybox in kaniko's. Instead pre_build_script prepends nix to PATH for the job's
+ * shell, and links nix's commands into /usr/local/bin, which after_script (a second shell in the same
+ * container, without pre_build_script) finds on the image's own PATH. It also creates what a bare image
+ * lacks: nix needs /tmp, nix-env a profiles dir. An unprivileged job user may not create these; its
+ * after_script can still `export PATH="$NIX_RUNNER_BIN:$PATH"`.
  */
 export function jobSettings(daemon: string, nixPath: string): ManagedSettings {
   return {
     daemon,
     volumesFrom: [`${daemon}:ro`],
-    environment: ['NIX_REMOTE=daemon', `PATH=${nixPath}/bin:${STANDARD_PATH}`],
-    preBuildScript: ['mkdir -p /tmp /nix/var/nix/profiles 2>/dev/null || true'],
+    environment: ['NIX_REMOTE=daemon', `NIX_RUNNER_BIN=${nixPath}/bin`],
+    preBuildScript: [
+      'mkdir -p /tmp /nix/var/nix/profiles /usr/local/bin 2>/dev/null || true',
+      'export PATH="$NIX_RUNNER_BIN:$PATH"',
+      'for f in "$NIX_RUNNER_BIN"/*; do [ -e "/usr/local/bin/${f##*/}" ] || ln -s "$f" /usr/local/bin/ 2>/dev/null || true; done',
+    ],
   };
 }

@@ -8,9 +8,12 @@ export const SMOKE_IMAGE = 'nix-runner/smoke-busybox:1';
 
 /**
  * A job image with nothing but a static busybox: /bin/busybox and /bin/sh. Built locally, since no
- * registry may be reachable. `shellDir` places the shell elsewhere (e.g. /busybox) for a second image.
+ * registry may be reachable. `shellDir` and `path` place the shell elsewhere, as kaniko's debug image does.
  */
-export async function ensureBusyboxImage(engine: EngineClient, { ref = SMOKE_IMAGE, busybox = '/bin/busybox', shellDir = 'bin' } = {}): Promise<string> {
+export async function ensureBusyboxImage(
+  engine: EngineClient,
+  { ref = SMOKE_IMAGE, busybox = '/bin/busybox', shellDir = 'bin', path }: { ref?: string; busybox?: string; shellDir?: string; path?: string } = {},
+): Promise<string> {
   if (await engine.inspectImage(ref)) return ref;
   const binary = await readFile(busybox).catch(() => {
     throw new UserError('smoke', `no job image given and ${busybox} is missing to build one`, 'pass --image REF, or install busybox-static');
@@ -22,6 +25,6 @@ export async function ensureBusyboxImage(engine: EngineClient, { ref = SMOKE_IMA
   rootfs.entry({ name: `${shellDir}/sh`, type: 'symlink', linkname: 'busybox', mtime });
   rootfs.finalize();
   const [repo, tag] = [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)];
-  await engine.importImage(rootfs.pipe(new PassThrough()), repo, tag);
+  await engine.importImage(rootfs.pipe(new PassThrough()), repo, tag, path ? [`ENV PATH=${path}`] : []);
   return ref;
 }

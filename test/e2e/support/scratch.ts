@@ -1,0 +1,24 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EngineClient } from '../../../src/engine/engine-client.js';
+
+/** A unique name per test file run, so test files never share daemons or volumes. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+export async function scratchDir(prefix = 'nix-runner-e2e-'): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Removes a daemon's containers (any generation) and volumes. */
+export async function removeDaemon(engine: EngineClient, daemon: string): Promise<void> {
+  for (const id of await engine.listContainerIds({ label: [`org.nix-runner.daemon=${daemon}`] })) await engine.removeContainer(id);
+  for (const name of [daemon, `${daemon}-next`]) {
+    const container = await engine.inspectContainer(name);
+    if (container) await engine.removeContainer(container.id);
+  }
+  for (const volume of await engine.listVolumeNames(daemon)) await engine.removeVolume(volume);
+}
