@@ -50,6 +50,17 @@ describe.skipIf(skipE2E)('provision lifecycle on the real engine and nix', () =>
     await scratch?.remove();
   });
 
+  it('with --dry-run says what would change, with a diff of config.toml, and changes nothing', async () => {
+    const text = await readFile(runnerConfig, 'utf8');
+    const result = await provision('--dry-run');
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(result.json).toMatchObject({ ok: true, changed: true, dryRun: true, daemon: { action: 'created' } });
+    expect((result.json.runnerConfig as { diff: string }).diff).toMatch(new RegExp(`^\\+.*${daemon}:ro`, 'm'));
+    expect(await readFile(runnerConfig, 'utf8')).toBe(text);
+    expect(await requireEngine().inspectContainer(daemon)).toBeUndefined();
+    expect((await requireEngine().listVolumeNames(daemon)).filter((name) => !name.endsWith('-cache'))).toEqual([]);
+  });
+
   it('provisions a daemon and attaches both docker runners', async () => {
     const result = await provision();
     expect(result.stderr).toBe('');
