@@ -9,6 +9,7 @@ import { nullLogger, type Logger } from '../log.js';
 import { applyRunnerConfig } from '../runner-config/apply.js';
 import { checkRunnerSelection } from './check-runner-selection.js';
 import { jobSettings } from './job-settings.js';
+import { withProvisionLock } from './provision-lock.js';
 
 export interface ProvisionResult {
   ok: true;
@@ -36,6 +37,16 @@ export async function provision(settings: ProvisionSettings, { dryRun = false, l
   // Bad runner names or a broken config.toml fail here, before the engine is touched.
   const runners = await checkRunnerSelection(settings.runnerConfig, settings.runners);
   const engine = await EngineClient.connect(settings.dockerHost, logger);
+  const run = () => provisionSteps(engine, settings, runners, { dryRun, logger });
+  return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
+}
+
+async function provisionSteps(
+  engine: EngineClient,
+  settings: ProvisionSettings,
+  runners: string[],
+  { dryRun, logger }: { dryRun: boolean; logger: Logger },
+): Promise<ProvisionResult> {
   const source = imageSource(settings);
   const image = await resolveDaemonImage(engine, source, { dryRun, logger });
   logger.debug(`daemon image from ${describeSource(source)}: ${image.ref} (${image.action})`);
