@@ -1,0 +1,369 @@
+# services.nix-runner: a shared, persistent Nix store for the docker runners of
+# services.gitlab-runner. `nix-runner provision` runs as an ExecStartPre (and ExecReload) of
+# gitlab-runner.service, after nixpkgs' own configure step, once per daemon.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  inherit (lib)
+    literalExpression
+    mkAfter
+    mkDefault
+    mkEnableOption
+    mkIf
+    mkOption
+    mkPackageOption
+    types
+    ;
+
+  cfg = config.services.nix-runner;
+  gitlab = config.services.gitlab-runner;
+
+  # nix.conf: key = value, a list is written space-separated.
+  nixConfFormat = pkgs.formats.keyValue {
+    listToValue = lib.concatMapStringsSep " " toString;
+  };
+
+  engineUnit = if cfg.engine == "docker" then "docker.service" else "podman.socket";
+  engineEnabled =
+    if cfg.engine == "docker" then config.virtualisation.docker.enable else config.virtualisation.podman.enable;
+
+  # Where nixpkgs' services.gitlab-runner keeps config.toml: "$HOME"/.gitlab-runner/config.toml
+  # with HOME = /var/lib/gitlab-runner (a DynamicUser StateDirectory).
+  defaultRunnerConfig = "/var/lib/gitlab-runner/.gitlab-runner/config.toml";
+
+  # nixpkgs registers services.gitlab-runner.services.<name> under a name with a hash of its
+  # settings; that is the `name` config.toml holds and the provisioner matches on.
+  registeredName =
+    name: service:
+    let
+      hash = builtins.substring 0 12 (
+        builtins.hashString "md5" (builtins.unsafeDiscardStringContext (builtins.toJSON service))
+      );
+    in
+    if service ? description && service.description != null then
+      "${hash} ${service.description}"
+    else
+      "${name}_${config.networking.hostName}_${hash}";
+
+  # With services.gitlab-runner.configFile the runners are the ones in that file, named as written.
+  runnerNames = if gitlab.configFile == null then lib.mapAttrs registeredName gitlab.services else { };
+
+  provisionConfigs = import ./provision-config.nix {
+    inherit (cfg) engine runnerConfigFile;
+    inherit runnerNames;
+    daemons = lib.mapAttrs (_: daemon: {
+      inherit (daemon) image runners settings;
+    }) cfg.daemons;
+  };
+
+  configFiles = lib.mapAttrs (
+    name: settings: pkgs.writeText "nix-runner-${name}.json" (builtins.toJSON settings)
+  ) provisionConfigs;
+
+  provisionCommands = lib.mapAttrsToList (
+    _: file: "!${cfg.package}/bin/nix-runner provision --config ${file}"
+  ) configFiles;
+
+  # `nix-runner gc` is not in every nix-runner: ExecCondition skips the run (and the journal shows
+  # "unknown command 'gc'") instead of failing the unit on each tick of the timer.
+  gcCondition = "${cfg.package}/bin/nix-runner help gc";
+  gcCommands = map (
+    name:
+    "${cfg.package}/bin/nix-runner gc --daemon ${name}"
+    + lib.optionalString (cfg.gc.maxFreed != null) " --max-freed ${toString cfg.gc.maxFreed}"
+  ) (builtins.attrNames cfg.daemons);
+
+  inStore = value: value != null && lib.hasPrefix "${builtins.storeDir}/" (toString value);
+
+  containerName = "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}";
+  settingName = "[a-z][a-z0-9-]*";
+
+  # nix.conf settings that hold a secret, or the path of one.
+  inlineSecrets = [
+    "access-tokens"
+    "extra-access-tokens"
+  ];
+  secretFiles = [
+    "netrc-file"
+    "secret-key-files"
+    "extra-secret-key-files"
+  ];
+
+  daemonList = lib.mapAttrsToList (name: daemon: daemon // { inherit name; }) cfg.daemons;
+  attachedRunners = lib.concatMap (daemon: daemon.runners) daemonList;
+  imageSources =
+    daemon: builtins.filter (key: daemon.image.${key} != null) [ "ref" "archive" "storePath" "flake" ];
+
+  imageOptions = {
+    options = {
+      ref = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "registry.example.com/nix-daemon:2.24";
+        description = "An image already present in the engine.";
+      };
+      archive = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = literalExpression ''pkgs.dockerTools.buildLayeredImage { name = "nix-daemon"; contents = [ pkgs.nix ]; }'';
+        description = "A docker-archive file (`docker save` format), streamed into the engine.";
+      };
+      storePath = mkOption {
+        type = types.nullOr (types.either types.package types.str);
+        default = null;
+        example = literalExpression "pkgs.nixVersions.latest";
+        description = ''
+          A Nix package holding `bin/nix-daemon`; the provisioner builds the image from its
+          closure (`nix-store -qR`).
+          Must be a whole `/nix/store/<hash>-<name>` path.
+        '';
+      };
+      flake = mkOption {
+        type = types.nullOr (types.either types.package types.str);
+        default = null;
+        example = "github:owner/repo#nix-daemon-image";
+        description = ''
+          Anything `nix build` accepts: a flake reference, or a derivation such as a
+          `dockerTools.streamLayeredImage` script (its output is streamed into the engine) or a
+          `buildLayeredImage` tarball (loaded as is).
+        '';
+      };
+    };
+  };
+
+  daemonOptions = {
+    options = {
+      image = mkOption {
+        type = types.submodule imageOptions;
+        default = {
+          flake = cfg.package.daemonImage or null;
+        };
+        defaultText = literalExpression "{ flake = config.services.nix-runner.package.daemonImage; }";
+        example = literalExpression "{ storePath = pkgs.nixVersions.latest; }";
+        description = ''
+          The daemon's image; give at most one of `ref`, `archive`, `storePath` and `flake`.
+          None: built from the host's own nix. Default: the image of this flake, built with the
+          same nixpkgs as the package (`packages.<system>.nix-daemon-image`).
+        '';
+      };
+      runners = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "nix" ];
+        description = ''
+          Runners that get this daemon: names of {option}`services.gitlab-runner.services`
+          (translated to the names nixpkgs registers them under), or, with
+          {option}`services.gitlab-runner.configFile`, the `name` of a runner in that file.
+          Empty: every runner with a docker executor.
+        '';
+      };
+      settings = mkOption {
+        type = nixConfFormat.type;
+        default = { };
+        example = {
+          substituters = [ "https://cache.nixos.org" ];
+          trusted-public-keys = [ "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ];
+          max-jobs = 4;
+        };
+        description = ''
+          Extra nix.conf settings of the daemon, on top of nix-runner's (no build users, no
+          sandbox, no substituters, nobody trusted through the socket); the provisioner hands
+          them to the daemon as `NIX_CONFIG`. They end up in the Nix store: put no secret here.
+        '';
+      };
+    };
+  };
+in
+{
+  options.services.nix-runner = {
+    enable = mkEnableOption "nix-runner, a shared persistent Nix store for GitLab Runner docker jobs";
+
+    package = mkPackageOption pkgs "nix-runner" { };
+
+    engine = mkOption {
+      type = types.enum [
+        "docker"
+        "podman"
+      ];
+      default = "docker";
+      description = "The container engine the docker executor of GitLab Runner uses.";
+    };
+
+    runnerConfigFile = mkOption {
+      type = types.path;
+      default = defaultRunnerConfig;
+      description = ''
+        GitLab Runner's config.toml, rewritten in place (it holds the runner tokens). The default
+        is where {option}`services.gitlab-runner` keeps it.
+      '';
+    };
+
+    daemons = mkOption {
+      type = types.attrsOf (types.submodule daemonOptions);
+      default = {
+        nix-daemon = { };
+      };
+      example = literalExpression ''
+        {
+          nix-daemon.runners = [ "nix" ];
+          nix-daemon-big = {
+            runners = [ "nix-big" ];
+            settings.max-jobs = 8;
+          };
+        }
+      '';
+      description = ''
+        Daemon containers, by container name (which also prefixes their volumes
+        `<name>-store`, `<name>-db`, and `<name>-socket-<hash>` per container generation).
+      '';
+    };
+
+    gc = {
+      enable = mkOption {
+        type = types.bool;
+        default = false;
+        description = ''
+          Whether to collect garbage in each daemon's store at {option}`services.nix-runner.gc.dates`,
+          while no job uses it, with `nix-runner gc`. A nix-runner without that command skips each
+          run (ExecCondition; `journalctl -u nix-runner-gc` shows "unknown command 'gc'").
+        '';
+      };
+
+      dates = mkOption {
+        type = types.str;
+        default = "weekly";
+        example = "Sun 03:00";
+        description = "When to collect garbage, as a systemd calendar event (systemd.time(7)).";
+      };
+
+      maxFreed = mkOption {
+        type = types.nullOr types.ints.unsigned;
+        default = null;
+        example = 50 * 1024 * 1024 * 1024;
+        description = "Stop after freeing this many bytes; null: collect all garbage.";
+      };
+    };
+  };
+
+  config = mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = gitlab.enable;
+        message = "services.nix-runner provisions from gitlab-runner.service: set services.gitlab-runner.enable = true.";
+      }
+      {
+        assertion = engineEnabled;
+        message =
+          if cfg.engine == "docker" then
+            "services.nix-runner.engine = \"docker\" needs virtualisation.docker.enable = true."
+          else
+            "services.nix-runner.engine = \"podman\" needs virtualisation.podman.enable = true.";
+      }
+      {
+        assertion = !inStore cfg.runnerConfigFile;
+        message = "services.nix-runner.runnerConfigFile must be the writable config.toml GitLab Runner reads, not a file in the Nix store (default: ${defaultRunnerConfig}).";
+      }
+      {
+        assertion = builtins.length daemonList < 2 || builtins.all (daemon: daemon.runners != [ ]) daemonList;
+        message = "services.nix-runner.daemons: with several daemons, give each its runners (an empty list means every docker runner).";
+      }
+      {
+        assertion = lib.length (lib.unique attachedRunners) == lib.length attachedRunners;
+        message = "services.nix-runner.daemons: a runner can use one daemon only; attached twice: ${
+          toString (lib.unique (builtins.filter (r: lib.count (x: x == r) attachedRunners > 1) attachedRunners))
+        }.";
+      }
+    ]
+    ++ lib.concatMap (
+      daemon:
+      [
+        {
+          assertion = builtins.match containerName daemon.name != null;
+          message = "services.nix-runner.daemons.${daemon.name}: a daemon name is a container name: letters, digits, '_', '.', '-', at most 63.";
+        }
+        {
+          assertion = builtins.length (imageSources daemon) <= 1;
+          message = "services.nix-runner.daemons.${daemon.name}.image: give one of ref, archive, storePath and flake, not ${lib.concatStringsSep " and " (imageSources daemon)}.";
+        }
+      ]
+      ++ map (setting: {
+        assertion = builtins.match settingName setting != null;
+        message = "services.nix-runner.daemons.${daemon.name}.settings.${setting}: not a nix.conf setting name.";
+      }) (builtins.attrNames daemon.settings)
+      ++ lib.optionals (gitlab.configFile == null) (
+        map (runner: {
+          assertion = gitlab.services ? ${runner};
+          message = "services.nix-runner.daemons.${daemon.name}.runners: ${runner} is not declared in services.gitlab-runner.services (declared: ${lib.concatStringsSep ", " (builtins.attrNames gitlab.services)}).";
+        }) daemon.runners
+      )
+    ) daemonList;
+
+    warnings = lib.concatMap (
+      daemon:
+      map (
+        setting:
+        "services.nix-runner.daemons.${daemon.name}.settings.${setting} is a secret, and the settings are world-readable in the Nix store."
+      ) (builtins.filter (setting: daemon.settings ? ${setting}) inlineSecrets)
+      ++ map (
+        setting:
+        "services.nix-runner.daemons.${daemon.name}.settings.${setting} points into the Nix store, which is world-readable: use a path outside it."
+      ) (builtins.filter (setting: builtins.any inStore (lib.toList (daemon.settings.${setting} or [ ]))) secretFiles)
+      ++ map (
+        runner:
+        "services.nix-runner.daemons.${daemon.name}.runners: ${runner} uses the ${gitlab.services.${runner}.executor} executor; nix-runner only attaches docker runners."
+      ) (
+        builtins.filter (
+          runner:
+          gitlab.configFile == null
+          && gitlab.services ? ${runner}
+          && !lib.hasPrefix "docker" gitlab.services.${runner}.executor
+        ) daemon.runners
+      )
+    ) daemonList;
+
+    environment.systemPackages = [ cfg.package ];
+
+    systemd.services.gitlab-runner = {
+      after = [ engineUnit ];
+      requires = [ engineUnit ];
+      # nix-store / nix build for the image sources; the provisioner talks to the host's store.
+      path = [ config.nix.package ];
+      # gitlab-runner.service has reloadIfChanged: a switch reloads it, so ExecReload provisions too.
+      restartTriggers = builtins.attrValues configFiles ++ [ cfg.package ];
+      serviceConfig = {
+        ExecStartPre = mkAfter provisionCommands;
+        ExecReload = mkAfter provisionCommands;
+        # The first provision loads the image and fills the store volume.
+        TimeoutStartSec = mkDefault "10min";
+      };
+    };
+
+    systemd.services.nix-runner-gc = mkIf cfg.gc.enable {
+      description = "Garbage-collect the stores of the nix-runner daemons";
+      after = [ engineUnit ];
+      requires = [ engineUnit ];
+      environment = lib.optionalAttrs (cfg.engine == "podman") {
+        DOCKER_HOST = "unix:///run/podman/podman.sock";
+      };
+      serviceConfig = {
+        Type = "oneshot";
+        ExecCondition = gcCondition;
+        ExecStart = gcCommands;
+      };
+    };
+
+    systemd.timers.nix-runner-gc = mkIf cfg.gc.enable {
+      description = "Garbage-collect the stores of the nix-runner daemons";
+      wantedBy = [ "timers.target" ];
+      timerConfig = {
+        OnCalendar = cfg.gc.dates;
+        Persistent = true;
+        RandomizedDelaySec = "15min";
+      };
+    };
+  };
+}

@@ -1,0 +1,107 @@
+# The option values of services.nix-runner -> one provisioner config per daemon, in the shape of
+# provisionSettingsSchema (src/config/schema.ts). Pure on purpose: it needs neither nixpkgs nor a
+# store, so `nix-instantiate --eval --strict --json` checks it anywhere. String context (the store
+# paths of images) is kept, so the generated file depends on what it names.
+{
+  # <name> = { image ? { }, runners ? [ ], settings ? { } }; image = { ref | archive | storePath | flake }
+  daemons ? {
+    nix-daemon = { };
+  },
+  engine ? "docker",
+  runnerConfigFile ? "/var/lib/gitlab-runner/.gitlab-runner/config.toml",
+  # Runner names as given in `runners` -> the `name` GitLab Runner keeps in config.toml.
+  runnerNames ? { },
+}:
+let
+  inherit (builtins)
+    attrNames
+    concatStringsSep
+    filter
+    head
+    isBool
+    isList
+    isPath
+    length
+    listToAttrs
+    mapAttrs
+    removeAttrs
+    ;
+
+  engineHosts = {
+    docker = null; # DOCKER_HOST, else /var/run/docker.sock
+    podman = "unix:///run/podman/podman.sock";
+  };
+
+  imageKeys = {
+    ref = "imageRef";
+    archive = "imageArchive";
+    storePath = "imageStorePath";
+    flake = "imageFlake";
+  };
+
+  imageSource =
+    daemon: image:
+    let
+      given = filter (key: (image.${key} or null) != null) (attrNames imageKeys);
+    in
+    if length given > 1 then
+      throw "services.nix-runner.daemons.${daemon}.image: give one of ref, archive, storePath and flake, not ${concatStringsSep " and " given}"
+    else
+      listToAttrs (
+        map (key: {
+          name = imageKeys.${key};
+          value = toString image.${key};
+        }) given
+      );
+
+  atomString =
+    value:
+    if isBool value then
+      (if value then "true" else "false")
+    else
+      toString value;
+
+  # pkgs.formats.keyValue with listToValue hands every value over as a list: one element is the
+  # value itself, several are a nix.conf list; null means "not set".
+  settingValue =
+    value:
+    if isList value then
+      let
+        present = filter (item: item != null) value;
+      in
+      if present == [ ] then
+        null
+      else if length present == 1 then
+        settingValue (head present)
+      else
+        map atomString present
+    else if isPath value then
+      toString value
+    else
+      value;
+
+  nixSettings =
+    settings:
+    let
+      values = mapAttrs (_: settingValue) settings;
+    in
+    removeAttrs values (filter (name: values.${name} == null) (attrNames values));
+
+  dockerHost =
+    if engineHosts ? ${engine} then
+      engineHosts.${engine}
+    else
+      throw "services.nix-runner.engine: expected docker or podman, got ${engine}";
+
+  daemonConfig =
+    name: daemon:
+    {
+      runnerConfig = toString runnerConfigFile;
+      runners = map (runner: runnerNames.${runner} or runner) (daemon.runners or [ ]);
+      daemon = name;
+      nixSettings = nixSettings (daemon.settings or { });
+    }
+    // imageSource name (daemon.image or { })
+    // (if dockerHost == null then { } else { inherit dockerHost; });
+in
+mapAttrs daemonConfig daemons
