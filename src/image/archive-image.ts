@@ -20,7 +20,7 @@ export async function ensureArchiveImage(engine: EngineClient, file: string, { d
   try {
     await engine.loadImage(createReadStream(file));
   } catch (error: unknown) {
-    throw new UserError('image', `the engine refused ${file}: ${errorMessage(error)}`, 'check the file with `docker load -i`', { cause: error });
+    throw new UserError('image', `the engine refused ${file}: ${errorMessage(error).split('\n')[0]}`, 'check the file with `docker load -i`', { cause: error });
   }
   if (!(await engine.inspectImage(id))) throw new UserError('image', `loading ${file} did not produce image ${id}`, 'check the file with `docker load -i`');
   logger.stop(`loaded ${ref}`, started);

@@ -5,11 +5,59 @@ import { execa } from 'execa';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { runNix } from '../nix/nix-tool.js';
+import { rootBuildOptions, runNix } from '../nix/nix-tool.js';
 import { IMAGE_REPO } from './image-tag.js';
 import type { ResolvedImage } from './resolved-image.js';
 
 const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
+
+/** The `out` path of `nix build <ref>`. nix 2.8 has no --print-out-paths; --json has been there since 2.4. */
+export async function buildFlake(flakeRef: string): Promise<string> {
+  let json: string;
+  try {
+    json = await runNix('nix', ['build', flakeRef, '--json', '--no-link', ...FLAKE_FEATURES, ...rootBuildOptions()]);
+  } catch (error: unknown) {
+    if (!(error instanceof UserError)) throw error;
+    const reason = buildFailure(String((error.cause as { stderr?: unknown } | undefined)?.stderr ?? '')) ?? error.message;
+    throw new UserError('nix', `nix build ${flakeRef} failed: ${reason}`, `run \`nix build ${flakeRef} --extra-experimental-features 'nix-command flakes'\` to see the whole log`, { cause: error });
+  }
+  const out = parseBuildJson(json);
+  if (!out) throw new UserError('image', `nix build ${flakeRef} gave no output path`, 'the flake output must be a derivation that builds a docker image');
+  return out;
+}
+
+/** nix's first `error:` line, with the builder's last log line when there is one. */
+export function buildFailure(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((line) => line.trim());
+  const error = lines.find((line) => line.startsWith('error:'))?.slice('error:'.length).trim().replace(/;$/, '');
+  const log = lines.filter((line) => line.startsWith('> ')).at(-1)?.slice(2);
+  return error && log ? `${error}: ${log}` : error;
+}
+
+export function parseBuildJson(json: string): string | undefined {
+  try {
+    // A derivation gives { outputs: { out } }; a plain store path (the NixOS module passes the image's) gives { path }.
+    const results = JSON.parse(json) as { outputs?: Record<string, string>; path?: string }[];
+    const outputs = results.at(-1)?.outputs ?? {};
+    return outputs.out ?? Object.values(outputs)[0] ?? results.at(-1)?.path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A streamLayeredImage result is a script that prints the archive; anything else is the archive itself. */
+export async function openFlakeResult(result: string): Promise<{ stream: NodeJS.ReadableStream; finished: Promise<unknown> }> {
+  const info = await stat(result);
+  if (info.isFile() && (info.mode & 0o111) !== 0) {
+    const child = execa(result, [], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
+    const finished = Promise.resolve(child).catch((error: unknown) => {
+      throw new UserError('image', `${result} failed: ${errorMessage(error).split('\n')[0]}`, 'run the script by hand: it must print a docker-archive', { cause: error });
+    });
+    finished.catch(() => {});
+    return { stream: child.stdout!, finished };
+  }
+  return { stream: createReadStream(result), finished: Promise.resolve() };
+}
 
 /**
  * `nix build` of a flake output: a dockerTools.streamLayeredImage script is run and its stdout piped
@@ -18,26 +66,19 @@ const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
  */
 export async function ensureFlakeImage(engine: EngineClient, flakeRef: string, { dryRun = false, logger = nullLogger } = {}): Promise<ResolvedImage> {
   const started = logger.start(`nix build ${flakeRef}`);
-  const out = await runNix('nix', [...FLAKE_FEATURES, 'build', flakeRef, '--no-link', '--print-out-paths']);
-  const result = out.split('\n').filter(Boolean).at(-1);
-  if (!result) throw new UserError('image', `nix build ${flakeRef} printed no output path`, 'does the flake output build a docker image?');
+  const result = await buildFlake(flakeRef);
   const tag = `${IMAGE_REPO}:flake-${createHash('sha256').update(result).digest('hex').slice(0, 20)}`;
   const present = await engine.inspectImage(tag);
   if (present) return { ref: tag, id: present.id, action: 'present' };
   if (dryRun) return { ref: tag, action: 'loaded' };
 
-  const info = await stat(result);
-  const isScript = info.isFile() && (info.mode & 0o111) !== 0;
-  let loaded: string[];
-  if (isScript) {
-    const child = execa(result, [], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
-    [loaded] = await Promise.all([engine.loadImage(child.stdout!), child]).catch((error: unknown) => {
-      throw new UserError('image', `streaming ${result} into the engine failed: ${errorMessage(error)}`, 'run the script by hand: it must print a docker-archive', { cause: error });
-    });
-  } else {
-    loaded = await engine.loadImage(createReadStream(result));
+  const { stream, finished } = await openFlakeResult(result);
+  const [load, produced] = await Promise.allSettled([engine.loadImage(stream), finished]);
+  if (produced.status === 'rejected') throw produced.reason;
+  if (load.status === 'rejected') {
+    throw new UserError('image', `the engine refused the image ${result}: ${errorMessage(load.reason).split('\n')[0]}`, 'the flake output must be a docker-archive or a script printing one', { cause: load.reason });
   }
-  const loadedRef = loaded.map((line) => /^Loaded image(?: ID)?: (\S+)/.exec(line)?.[1]).find(Boolean);
+  const loadedRef = load.value.map((line) => /^Loaded image(?: ID)?: (\S+)/.exec(line)?.[1]).find(Boolean);
   if (!loadedRef) throw new UserError('image', `the engine did not say which image ${result} holds`, 'check it with `docker load`');
   const image = await engine.inspectImage(loadedRef);
   if (!image) throw new UserError('image', `image ${loadedRef} vanished after loading`, 'try again');

@@ -5,6 +5,7 @@ import { UserError, errorMessage } from '../../errors.js';
 import { nullLogger, type Logger } from '../../log.js';
 import { baseLayerEntries } from './base-layer.js';
 import { goArchitecture, imageConfigJson, manifestJson } from './image-config.js';
+import { nextChainId } from './chain-id.js';
 import { layerCacheKey, type LayerCache, type LayerCacheEntry } from './layer-cache.js';
 import { EPOCH, changedError, packLayer, statStorePath, type LayerContent } from './layer-tar.js';
 import { endAndFinish, entryDone, writeChunk } from './stream-wait.js';
@@ -33,6 +34,8 @@ export interface ArchiveLayer {
   /** Store paths in the layer; empty for the small last layer. */
   paths: string[];
   size: number;
+  /** False when the layer tar was left out because the engine has its chain already. */
+  sent: boolean;
 }
 
 export interface ArchiveResult {
@@ -46,6 +49,22 @@ export interface WriteArchiveOptions {
   layerCache?: LayerCache;
   signal?: AbortSignal;
   logger?: Logger;
+  /**
+   * Chain ids of layers the engine has. Their layer tars are left out of the archive (manifest.json still lists
+   * them): docker's load looks a layer up by chain id before it opens the file.
+   */
+  engineChains?: ReadonlySet<string>;
+  /** Told before each layer is measured and after it is written or skipped. */
+  onLayer?: (event: LayerEvent) => void;
+}
+
+export interface LayerEvent {
+  phase: 'start' | 'done';
+  index: number;
+  total: number;
+  paths: string[];
+  size?: number;
+  sent?: boolean;
 }
 
 export const DEFAULT_MAX_LAYERS = 100;
@@ -66,7 +85,7 @@ export interface PlannedLayer {
 export async function writeDaemonImageArchive(
   input: DaemonImageInput,
   out: NodeJS.WritableStream,
-  { layerCache, signal, logger = nullLogger }: WriteArchiveOptions = {},
+  { layerCache, signal, logger = nullLogger, engineChains, onLayer }: WriteArchiveOptions = {},
 ): Promise<ArchiveResult> {
   const archive = createPack();
   // copyToOut's iterator reports the error
@@ -90,7 +109,7 @@ export async function writeDaemonImageArchive(
     const storeDir = input.storeDir ?? '/nix/store';
     const plan = planLayers(input);
     await checkClosure(input, storeDir);
-    const result = await fillArchive(archive, input, plan, { layerCache, signal: stop.signal, logger });
+    const result = await fillArchive(archive, input, plan, { layerCache, signal: stop.signal, logger, engineChains, onLayer });
     archive.finalize();
     return result;
   })();
@@ -159,11 +178,17 @@ async function checkClosure(input: DaemonImageInput, storeDir: string): Promise<
 
 async function fillArchive(archive: Pack, input: DaemonImageInput, plan: PlannedLayer[], options: WriteArchiveOptions): Promise<ArchiveResult> {
   const layers: ArchiveLayer[] = [];
-  for (const layer of plan) {
+  let chainId: string | undefined;
+  for (const [index, layer] of plan.entries()) {
     options.signal?.throwIfAborted();
+    const event = { index, total: plan.length, paths: layer.paths };
+    options.onLayer?.({ ...event, phase: 'start' });
     const measured = await measureLayer(layer, options);
-    await writeLayer(archive, layer, measured, options);
-    layers.push({ diffId: measured.diffId, paths: layer.paths, size: measured.size });
+    chainId = nextChainId(chainId, measured.diffId);
+    const sent = !options.engineChains?.has(chainId);
+    if (sent) await writeLayer(archive, layer, measured, options);
+    layers.push({ diffId: measured.diffId, paths: layer.paths, size: measured.size, sent });
+    options.onLayer?.({ ...event, phase: 'done', size: measured.size, sent });
   }
   const diffIds = layers.map((layer) => layer.diffId);
   const config = imageConfigJson({

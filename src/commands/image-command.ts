@@ -1,0 +1,74 @@
+import { Command, Option } from 'commander';
+import { UserError } from '../errors.js';
+import { buildImage, buildTarget, type BuildResult, type BuildSource } from '../image/build-image.js';
+import { createLoadProgress, formatBytes, nullProgress } from '../image/load-progress.js';
+import { runCommand } from './run-command.js';
+
+interface BuildFlags {
+  storePath?: string;
+  hostNix?: boolean;
+  flake?: string;
+  output?: string;
+  load?: boolean;
+  maxLayers?: string;
+  dockerHost?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function renderBuild(result: BuildResult): string {
+  const what = result.action === 'written' ? `wrote ${result.file}` : result.action === 'present' ? `${result.ref} is in the engine already, nothing sent` : `loaded ${result.ref}`;
+  const lines = [`${what}${result.id ? ` (${result.id.slice(7, 19)})` : ''}`];
+  if (result.nixPath) lines.push(`  nix     ${result.nixPath}`);
+  if (result.action === 'loaded' && result.layersTotal !== undefined) {
+    lines.push(`  layers  ${result.layersSent} of ${result.layersTotal} sent (${result.mode === 'incremental' ? 'the others were in the engine' : 'all of them'}), ${formatBytes(result.bytesSent ?? 0)}`);
+  }
+  if (result.fallback) lines.push(`  note    the engine refused a partial archive (${result.fallback}); every layer was sent`);
+  if (result.action === 'written' && result.bytesSent !== undefined) lines.push(`  size    ${formatBytes(result.bytesSent)}, ${result.layersTotal} layers`);
+  return `${lines.join('\n')}\n`;
+}
+
+function source(flags: BuildFlags): BuildSource {
+  if (flags.storePath) return { kind: 'store-path', path: flags.storePath };
+  if (flags.flake) return { kind: 'flake', ref: flags.flake };
+  return { kind: 'host-nix' };
+}
+
+function maxLayers(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 2) throw new UserError('usage', `--max-layers must be an integer of at least 2, not ${value}`, 'the default, 100, suits docker and podman');
+  return number;
+}
+
+function buildCommand(): Command {
+  return new Command('build')
+    .description(
+      'Build the nix-daemon image provision uses: one layer per store path of the closure (the tail merged past ' +
+        '--max-layers), plus a small layer with /etc, /tmp and the nix db registration. The same closure always gives ' +
+        'the same bytes and image id. --load streams it into the engine and leaves out the layers the engine has.',
+    )
+    .addOption(new Option('--store-path <path>', 'the closure of this nix store path (it must hold bin/nix-daemon)').conflicts(['hostNix', 'flake']))
+    .addOption(new Option('--host-nix', "the host's own nix, bundled into /nix/store when it lives outside it (default)").conflicts('flake'))
+    .option('--flake <ref>', '`nix build <ref>`: a dockerTools streamLayeredImage script or an image tarball')
+    .addOption(new Option('-o, --output <file>', 'write a docker-archive file (docker load -i FILE reads it)').conflicts('load'))
+    .option('--load', 'stream the image into the engine (no temporary file)')
+    .option('--max-layers <n>', 'layers at most, the small one included (default 100)')
+    .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .option('--json', 'print one JSON object on stdout: ok, ref, id, nixPath, action, layersSent, layersTotal, bytesSent, mode')
+    .option('-v, --verbose', 'log each step and engine call')
+    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 4 engine, 5 image, 8 nix, 1 bug.')
+    .exitOverride()
+    .action(async (flags: BuildFlags) => {
+      const progress = flags.json ? nullProgress : createLoadProgress();
+      process.exitCode = await runCommand(
+        flags,
+        (logger) => buildImage(source(flags), buildTarget(flags.output, flags.load, flags.dockerHost), { maxLayers: maxLayers(flags.maxLayers), logger, progress }),
+        renderBuild,
+      );
+    });
+}
+
+export function imageCommand(): Command {
+  return new Command('image').description('Daemon images: build them, as provision does.').addCommand(buildCommand());
+}
