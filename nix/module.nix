@@ -68,9 +68,6 @@ let
     _: file: "!${cfg.package}/bin/nix-runner provision --config ${file}"
   ) configFiles;
 
-  # `nix-runner gc` is not in every nix-runner: ExecCondition skips the run (and the journal shows
-  # "unknown command 'gc'") instead of failing the unit on each tick of the timer.
-  gcCondition = "${cfg.package}/bin/nix-runner help gc";
   gcCommands = map (
     name:
     "${cfg.package}/bin/nix-runner gc --daemon ${name}"
@@ -228,8 +225,8 @@ in
         default = false;
         description = ''
           Whether to collect garbage in each daemon's store at {option}`services.nix-runner.gc.dates`,
-          while no job uses it, with `nix-runner gc`. A nix-runner without that command skips each
-          run (ExecCondition; `journalctl -u nix-runner-gc` shows "unknown command 'gc'").
+          with `nix-runner gc`: it waits for running jobs to end (up to 5 minutes), and skips the run
+          when they do not.
         '';
       };
 
@@ -351,7 +348,6 @@ in
       };
       serviceConfig = {
         Type = "oneshot";
-        ExecCondition = gcCondition;
         ExecStart = gcCommands;
       };
     };

@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
+import type { EngineClient } from '../engine/engine-client.js';
+import { UserError } from '../errors.js';
+import { nullLogger, type Logger } from '../log.js';
+import { daemonUsers } from './daemon-users.js';
+
+export interface GcOptions {
+  daemon: string;
+  maxFreed?: number;
+  /** How long to wait for running jobs to end before skipping this run. */
+  drainTimeoutMs?: number;
+  pollMs?: number;
+  logger?: Logger;
+}
+
+export interface GcResult {
+  ok: true;
+  daemon: string;
+  /** Set when jobs still used the daemon after the drain timeout: nothing was collected. */
+  skipped?: string;
+  deleted: number;
+  freed: string;
+}
+
+export const DAEMON_ROOT = '/nix/var/nix/gcroots/nix-runner-daemon';
+
+/** "3 store paths deleted, 0.12 MiB freed" → its parts. */
+export function parseGcSummary(output: string): { deleted: number; freed: string } {
+  const match = /(\d+) store paths deleted, ([\d.]+ \w+) freed/.exec(output);
+  return match ? { deleted: Number(match[1]), freed: match[2]! } : { deleted: 0, freed: '0 B' };
+}
+
+/**
+ * A job's `result` link is registered as a root pointing at a path the daemon cannot see, so GC would
+ * take a running job's fresh output for garbage: collect only once no job uses the daemon. The
+ * daemon's own nix is rooted first; a job that starts during the collection is not protected.
+ */
+export async function collectGarbage(engine: EngineClient, { daemon, maxFreed, drainTimeoutMs = 300_000, pollMs = 1000, logger = nullLogger }: GcOptions): Promise<GcResult> {
+  const container = await engine.inspectContainer(daemon);
+  const nixPath = container?.labels[LABEL_NIX];
+  if (!container || container.labels[LABEL_MANAGED] !== 'true' || !nixPath) {
+    throw new UserError('daemon', `no nix-runner daemon named ${daemon}`, 'run `nix-runner provision` first, or give --daemon');
+  }
+  if (!container.running) throw new UserError('daemon', `the daemon ${daemon} is not running`, 'run `nix-runner provision`');
+
+  const deadline = Date.now() + drainTimeoutMs;
+  let users = await daemonUsers(engine, container);
+  if (users.length > 0) logger.info(`waiting for ${users.length} running job(s) to stop using ${daemon}`);
+  while (users.length > 0 && Date.now() < deadline) {
+    await sleep(pollMs);
+    users = await daemonUsers(engine, container);
+  }
+  if (users.length > 0) {
+    const skipped = `${users.length} job(s) still use ${daemon} after ${Math.round(drainTimeoutMs / 1000)}s`;
+    logger.warn(`garbage collection skipped: ${skipped}`);
+    return { ok: true, daemon, skipped, deleted: 0, freed: '0 B' };
+  }
+
+  const nixStore = `${nixPath}/bin/nix-store`;
+  const root = await engine.exec(container.id, [nixStore, '--realise', nixPath, '--add-root', DAEMON_ROOT]);
+  if (root.exitCode !== 0) throw new UserError('daemon', `cannot root the daemon's nix: ${lastLine(root.stderr)}`, `check the daemon: docker logs ${daemon}`);
+  const started = logger.start(`collecting garbage in ${daemon}`);
+  const gc = await engine.exec(container.id, [nixStore, '--gc', ...(maxFreed === undefined ? [] : ['--max-freed', String(maxFreed)])]);
+  if (gc.exitCode !== 0) throw new UserError('daemon', `nix-store --gc failed in ${daemon}: ${lastLine(gc.stderr)}`, `check the daemon: docker logs ${daemon}`);
+  const summary = parseGcSummary(`${gc.stdout}\n${gc.stderr}`);
+  logger.stop(`${summary.deleted} store paths deleted, ${summary.freed} freed`, started);
+  return { ok: true, daemon, ...summary };
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter((line) => !line.startsWith('warning:')).at(-1) ?? 'no output';
+}
