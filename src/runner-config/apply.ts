@@ -1,7 +1,12 @@
 import type { Logger } from '../log.js';
 import { attachRunners } from './attach.js';
+import { declaredRecord, declareRunners } from './declare-runners.js';
+import type { DeclaredRunner } from './declared-runner.js';
 import { detachRunners } from './detach.js';
+import type { RunnerConfigDocument } from './document.js';
+import type { ManagedRecord } from './managed-block.js';
 import type { ManagedSettings } from './managed-settings.js';
+import { describeRunner, runnerName, runnerTables } from './runners.js';
 import { selectRunners } from './select-runners.js';
 import { updateRunnerConfig, type UpdateConfigOptions } from './update-config.js';
 
@@ -12,6 +17,10 @@ export interface ApplyRunnerConfigOptions extends Hooks {
   /** Runner names; empty: every runner whose executor is docker. */
   runners: string[];
   managed: ManagedSettings;
+  /** Runners nix-runner writes itself; the ones it wrote earlier and that are not here are removed. */
+  declared?: DeclaredRunner[];
+  /** When a new token is obtained: its token_obtained_at. */
+  now?: () => Date;
   dryRun?: boolean;
   logger?: Logger;
 }
@@ -23,15 +32,34 @@ export interface ApplyRunnerConfigResult {
   diff: string;
 }
 
-/** Attaches the runners to the daemon in config.toml; writes only when that changes its meaning. */
+/**
+ * Writes the declared runners, then attaches the runners (the requested ones and the declared ones) to
+ * the daemon in config.toml; writes only when that changes its meaning.
+ */
 export async function applyRunnerConfig(options: ApplyRunnerConfigOptions): Promise<ApplyRunnerConfigResult> {
+  const { declared, now = () => new Date() } = options;
   let runners: string[] = [];
-  const result = await updateRunnerConfig({ ...options, ifMissing: 'error' }, (doc) => {
-    runners = selectRunners(doc, options.runners);
-    return attachRunners(doc, runners, options.managed);
+  const result = await updateRunnerConfig({ ...options, ifMissing: declared?.length ? 'create' : 'error' }, (doc) => {
+    // No declarations given (e.g. a run by hand without --config): the runners declared earlier stay as they are.
+    const withDeclared = declared ? declareRunners(doc, declared, now()) : doc;
+    const records = declared ? new Map(declared.map((runner) => [runner.name, { token: runner.tokenHash }])) : declaredRecords(withDeclared);
+    const names = [...records.keys()];
+    runners = selectRunners(withDeclared, options.runners.length > 0 ? [...new Set([...options.runners, ...names])] : []);
+    return attachRunners(withDeclared, runners, options.managed, records);
   });
   if (result.changed && !options.dryRun) options.logger?.info(`attached ${runners.join(', ')} to ${options.managed.daemon} in ${options.path}`);
   return { ...result, runners };
+}
+
+/** The runners nix-runner wrote from declarations on an earlier run, with their records. */
+function declaredRecords(doc: RunnerConfigDocument): Map<string, NonNullable<ManagedRecord['declared']>> {
+  const records = new Map<string, NonNullable<ManagedRecord['declared']>>();
+  for (const runner of runnerTables(doc.table)) {
+    const name = runnerName(runner);
+    const record = declaredRecord(runner, describeRunner(runner, doc.path));
+    if (name !== undefined && record) records.set(name, record);
+  }
+  return records;
 }
 
 export interface RemoveFromRunnerConfigOptions extends Hooks {

@@ -5,9 +5,12 @@ import type { ManagedSettings } from './managed-settings.js';
 import { missingFrom } from './string-list.js';
 import { isStringList, isTable, type Table } from './toml-value.js';
 
-/** Attaches one runner in place; a previous managed block (of any daemon) is replaced where it was. */
-export function attachRunner(runner: Table, where: string, managed: ManagedSettings): void {
-  const position = detachRunner(runner, where) ?? 0;
+/**
+ * Attaches one runner in place; a previous managed block (of any daemon) is replaced where it was.
+ * `declared`: nix-runner wrote the whole entry, and its block records so.
+ */
+export function attachRunner(runner: Table, where: string, managed: ManagedSettings, declared?: ManagedRecord['declared']): void {
+  const position = detachRunner(runner, where)?.start ?? 0;
   const created: CreatedKey[] = [];
 
   if (runner.docker === undefined) {
@@ -30,7 +33,7 @@ export function attachRunner(runner: Table, where: string, managed: ManagedSetti
     created.push('pre_build_script');
   }
   if (typeof runner.pre_build_script !== 'string') throw new UserError('runnerConfig', `${where}: pre_build_script is not a string`);
-  const record: ManagedRecord = { daemon: managed.daemon, volumes_from: addedVolumes, environment: addedEnvironment, created };
+  const record: ManagedRecord = { daemon: managed.daemon, volumes_from: addedVolumes, environment: addedEnvironment, created, ...(declared ? { declared } : {}) };
   const lines = splitScript(runner.pre_build_script);
   lines.splice(position, 0, ...renderBlock(record, managed.preBuildScript));
   runner.pre_build_script = joinScript(lines);

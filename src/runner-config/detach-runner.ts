@@ -3,11 +3,18 @@ import { findBlocks, joinScript, splitScript, type ManagedRecord } from './manag
 import { removeEach } from './string-list.js';
 import { isStringList, isTable, type Table } from './toml-value.js';
 
+export interface Detached {
+  /** Line where the first removed block started. */
+  start: number;
+  /** A removed block says nix-runner wrote the whole entry (a declared runner): the caller removes it. */
+  declared: boolean;
+}
+
 /**
  * Removes, in place, the managed blocks of `daemon` (all when undefined) from one runner, with the
- * entries each block records. Returns the line where the first removed block started.
+ * entries each block records. Undefined when there was none.
  */
-export function detachRunner(runner: Table, where: string, daemon?: string): number | undefined {
+export function detachRunner(runner: Table, where: string, daemon?: string): Detached | undefined {
   const script = runner.pre_build_script;
   if (script === undefined) return undefined;
   if (typeof script !== 'string') throw new UserError('runnerConfig', `${where}: pre_build_script is not a string`);
@@ -17,11 +24,12 @@ export function detachRunner(runner: Table, where: string, daemon?: string): num
     lines.splice(block.start, block.end - block.start + 1);
     removeRecorded(runner, block.record);
   }
-  if (blocks.length === 0) return undefined;
+  const first = blocks[0];
+  if (first === undefined) return undefined;
   const created = blocks.some((block) => block.record.created.includes('pre_build_script'));
   if (created && lines.length === 1 && lines[0] === '') delete runner.pre_build_script;
   else runner.pre_build_script = joinScript(lines);
-  return blocks[0]?.start;
+  return { start: first.start, declared: blocks.some((block) => block.record.declared !== undefined) };
 }
 
 function removeRecorded(runner: Table, record: ManagedRecord): void {

@@ -14,6 +14,8 @@ const recordSchema = z.object({
   volumes_from: z.array(z.string()).default([]),
   environment: z.array(z.string()).default([]),
   created: z.array(createdKey).default([]),
+  /** Set when nix-runner wrote the whole [[runners]] entry (a declared runner): the hash of the token file's token. */
+  declared: z.object({ token: z.string() }).optional(),
 });
 export type ManagedRecord = z.output<typeof recordSchema>;
 
@@ -62,7 +64,7 @@ function parseRecord(line: string, where: string): ManagedRecord {
 }
 
 export function renderBlock(record: ManagedRecord, body: string[]): string[] {
-  const { created, ...rest } = record;
-  const stored = created.length > 0 ? { ...rest, created } : rest;
+  const { created, declared, ...rest } = record;
+  const stored = { ...rest, ...(created.length > 0 ? { created } : {}), ...(declared ? { declared } : {}) };
   return [BLOCK_START, `${RECORD_PREFIX}${JSON.stringify(stored)}`, ...body.flatMap(splitScript), BLOCK_END];
 }

@@ -13,7 +13,9 @@ export function unifiedDiff(before: string, after: string, path: string, context
   if (before === after) return '';
   const ops = diffLines(toLines(before), toLines(after));
   const hunks = groupHunks(ops, context);
-  return [`--- a/${path}`, `+++ b/${path}`, ...hunks.flatMap((hunk) => renderHunk(hunk))].join('\n') + '\n';
+  // `patch -p0` applies an absolute path as is; a relative one gets git's a/ b/ prefixes (`patch -p1`).
+  const [from, to] = path.startsWith('/') ? [path, path] : [`a/${path}`, `b/${path}`];
+  return [`--- ${from}`, `+++ ${to}`, ...hunks.flatMap((hunk) => renderHunk(hunk))].join('\n') + '\n';
 }
 
 function toLines(text: string): Line[] {

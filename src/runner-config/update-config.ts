@@ -1,3 +1,5 @@
+import { access, constants } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { atomicWrite } from './atomic-write.js';
@@ -6,13 +8,14 @@ import { parseRunnerConfig, serializeRunnerConfig, type RunnerConfigDocument } f
 import { sameMeaning } from './same-meaning.js';
 import { firstCommentLine } from './toml-comments.js';
 import { unifiedDiff } from './unified-diff.js';
+import { writeError } from './write-error.js';
 
 export interface UpdateConfigOptions {
   path: string;
   dryRun?: boolean;
   logger?: Logger;
-  /** What a missing file means: an error (attach) or nothing to do (detach). */
-  ifMissing: 'error' | 'skip';
+  /** What a missing file means: an error (attach), nothing to do (detach), or an empty one (declared runners). */
+  ifMissing: 'error' | 'skip' | 'create';
   /** Store directory whose files are read-only. */
   storeDir?: string;
   /** Test hook: runs between reading the file and replacing it, once per attempt. */
@@ -38,12 +41,13 @@ export async function updateRunnerConfig(
 ): Promise<UpdateConfigResult> {
   const { path, dryRun = false, logger = nullLogger, maxAttempts = 5 } = options;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const target = await resolveConfigTarget(path, options.storeDir);
-    const text = target === undefined ? undefined : await readConfigText(target);
-    if (target === undefined || text === undefined) {
+    const target = (await resolveConfigTarget(path, options.storeDir)) ?? path;
+    const read = await readConfigText(target);
+    if (read === undefined && options.ifMissing !== 'create') {
       if (options.ifMissing === 'skip') return { path, changed: false, diff: '' };
       throw new UserError('runnerConfig', `${path} does not exist`, MISSING_HINT);
     }
+    const text = read ?? '';
     const before = parseRunnerConfig(text, path);
     const after = transform(before);
     if (sameMeaning(before.table, after.table)) {
@@ -52,7 +56,11 @@ export async function updateRunnerConfig(
     }
     const next = serializeRunnerConfig(after);
     const diff = unifiedDiff(text, next, path);
-    if (dryRun) return { path, changed: true, diff };
+    // A dry run also says when the real one could not write: provision checks this before it touches the engine.
+    if (dryRun) {
+      await checkWritable(target, read !== undefined);
+      return { path, changed: true, diff };
+    }
 
     const comment = firstCommentLine(text);
     if (comment !== undefined) logger.warn(`${path}:${comment}: comments are not kept when nix-runner rewrites this file`);
@@ -60,7 +68,7 @@ export async function updateRunnerConfig(
       await atomicWrite(target, next, {
         beforeRename: async () => {
           await options.beforeRename?.(attempt);
-          if ((await readConfigText(target)) !== text) throw new ChangedMeanwhile();
+          if ((await readConfigText(target)) !== read) throw new ChangedMeanwhile();
         },
       });
       return { path, changed: true, diff };
@@ -74,4 +82,14 @@ export async function updateRunnerConfig(
     `${path} kept changing while nix-runner was writing it (${maxAttempts} attempts)`,
     'run again; if it persists, find what rewrites the file in a loop',
   );
+}
+
+// The rename needs a writable directory; an immutable file (chattr +i) refuses it even to root.
+async function checkWritable(target: string, exists: boolean): Promise<void> {
+  try {
+    await access(dirname(target), constants.W_OK);
+    if (exists) await access(target, constants.W_OK);
+  } catch (error: unknown) {
+    throw writeError(error, target);
+  }
 }

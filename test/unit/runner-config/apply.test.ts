@@ -50,7 +50,7 @@ describe('applyRunnerConfig', () => {
       const path = await copyFixture(dir);
       const result = await applyRunnerConfig({ path, runners: [], managed });
       expect(result).toMatchObject({ path, changed: true, runners: ['docker-main', 'docker-second'] });
-      expect(result.diff).toMatch(/^--- a\/.*config\.toml\n\+\+\+ b\//);
+      expect(result.diff).toMatch(/^--- \/.*config\.toml\n\+\+\+ \/.*config\.toml\n/);
       expect(result.diff).toContain('+volumes_from = [ "cache-helper:ro", "nix-daemon:ro" ]');
       const written = await readFile(path, 'utf8');
       expect(written).toContain('token = "glrt-abcdefghijklmnopqrst"');
