@@ -7,7 +7,7 @@ import { describeSource, resolveDaemonImage, type ImageSource } from '../image/r
 import type { ResolvedImage } from '../image/resolved-image.js';
 import { nullLogger, type Logger } from '../log.js';
 import { applyRunnerConfig } from '../runner-config/apply.js';
-import { checkRunnerSelection } from './check-runner-selection.js';
+import { readDeclaredRunners } from '../runner-config/declared-runner.js';
 import { jobSettings } from './job-settings.js';
 import { withProvisionLock } from './provision-lock.js';
 
@@ -20,6 +20,9 @@ export interface ProvisionResult {
   runners: string[];
   runnerConfig: { path: string; changed: boolean; diff: string };
 }
+
+// In a dry run whose image is not loaded yet, its nix is unknown: the diff shows this in its place.
+const UNKNOWN_NIX = '/nix/store/<nix of the daemon image, known once it is loaded>';
 
 export function imageSource(settings: ProvisionSettings): ImageSource {
   if (settings.imageRef) return { kind: 'ref', ref: settings.imageRef };
@@ -34,17 +37,20 @@ export function imageSource(settings: ProvisionSettings): ImageSource {
  * answers, so it never points at a daemon or a nix that is not ready; a failure before leaves both as they were.
  */
 export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger }: { dryRun?: boolean; logger?: Logger } = {}): Promise<ProvisionResult> {
-  // Bad runner names or a broken config.toml fail here, before the engine is touched.
-  const runners = await checkRunnerSelection(settings.runnerConfig, settings.runners);
+  // Bad runner names, a broken config.toml or a bad token file fail here, before the engine is touched.
+  const declared = settings.declaredRunners && (await readDeclaredRunners(settings.declaredRunners, { logger }));
+  const configure = (nix: string, dry: boolean) =>
+    applyRunnerConfig({ path: settings.runnerConfig, runners: settings.runners, declared, managed: jobSettings(settings.daemon, nix), dryRun: dry, logger });
+  await configure(UNKNOWN_NIX, true);
   const engine = await EngineClient.connect(settings.dockerHost, logger);
-  const run = () => provisionSteps(engine, settings, runners, { dryRun, logger });
+  const run = () => provisionSteps(engine, settings, configure, { dryRun, logger });
   return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
 }
 
 async function provisionSteps(
   engine: EngineClient,
   settings: ProvisionSettings,
-  runners: string[],
+  configure: (nix: string, dryRun: boolean) => ReturnType<typeof applyRunnerConfig>,
   { dryRun, logger }: { dryRun: boolean; logger: Logger },
 ): Promise<ProvisionResult> {
   const source = imageSource(settings);
@@ -69,9 +75,9 @@ async function provisionSteps(
     daemon = { name: settings.daemon, image: image.ref, action: 'created', seeded: 0 };
   }
 
-  const runnerConfig = daemon.nix
-    ? await applyRunnerConfig({ path: settings.runnerConfig, runners, managed: jobSettings(settings.daemon, daemon.nix), dryRun, logger })
-    : { path: settings.runnerConfig, changed: true, diff: '', runners };
+  const nix = daemon.nix ?? image.nixPath;
+  if (nix === undefined && !dryRun) throw new Error(`the nix store path of ${image.ref} is unknown`);
+  const runnerConfig = await configure(nix ?? UNKNOWN_NIX, dryRun);
   const changed = image.action !== 'present' || daemon.action !== 'unchanged' || runnerConfig.changed;
   return { ok: true, changed, dryRun, daemon, image, runners: runnerConfig.runners, runnerConfig: { path: runnerConfig.path, changed: runnerConfig.changed, diff: runnerConfig.diff } };
 }
