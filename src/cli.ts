@@ -2,6 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './errors.js';
 import { demoCommand } from './commands/demo-command.js';
+import { deprovisionCommand } from './commands/deprovision-command.js';
+import { gcCommand } from './commands/gc-command.js';
+import { imageCommand } from './commands/image-command.js';
 import { provisionCommand } from './commands/provision-command.js';
 import { smokeCommand } from './commands/smoke-command.js';
 
@@ -10,7 +13,10 @@ const program = new Command('nix-runner')
   .version('0.1.0')
   .exitOverride()
   .addCommand(provisionCommand())
+  .addCommand(deprovisionCommand())
   .addCommand(smokeCommand())
+  .addCommand(imageCommand())
+  .addCommand(gcCommand())
   .addCommand(demoCommand());
 
 for (const command of program.commands) command.exitOverride();
