@@ -55,7 +55,7 @@ export function demoCommand(): Command {
         (logger) => demo(flags.dir, flags.daemon, logger),
         (result) =>
           `${renderProvision(result.provision)}${renderSmoke(result.smoke)}` +
-          `demo config: ${result.runnerConfig}\nremove the demo: docker rm -f ${flags.daemon} && docker volume rm ${flags.daemon}-store ${flags.daemon}-db\n`,
+          `demo config: ${result.runnerConfig}\nremove the demo: nix-runner deprovision --runner-config ${result.runnerConfig} --daemon ${flags.daemon} --purge\n`,
       );
     });
 }
