@@ -20,7 +20,9 @@ describe.skipIf(skipE2E)('provision --dry-run prints a unified diff of config.to
   const settingsFile = async (declared: string[], file = tokenFile): Promise<string> => {
     const path = join(scratch.dir, `settings-${declared.join('-') || 'none'}.toml`);
     const entries = declared.map((name) => `[[declaredRunners]]\nname = "${name}"\nurl = "https://gitlab.example.com"\ntokenFile = "${file}"\nimage = "alpine:3.20"\nlimit = 2\n[declaredRunners.docker]\nshm_size = 0\n`);
-    await writeFile(path, `runnerConfig = "${runnerConfig}"\ndaemon = "${daemon}"\n${entries.join('')}`);
+    // An empty list says "none declared" (its runners are removed); a file without the key leaves them alone.
+    const none = declared.length === 0 ? 'declaredRunners = []\n' : '';
+    await writeFile(path, `runnerConfig = "${runnerConfig}"\ndaemon = "${daemon}"\n${none}${entries.join('')}`);
     return path;
   };
 
