@@ -8,6 +8,8 @@ function formatPath(path: PropertyKey[]): string {
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const where = formatPath(issue.path);
-    return `• ${issue.message}${where ? ` at ${where}` : ''}`;
+    // A bad record key: zod says "Invalid key in record" and keeps the key schema's own words inside.
+    const nested = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
+    return `• ${nested || issue.message}${where ? ` at ${where}` : ''}`;
   });
 }

@@ -10,7 +10,7 @@ const NIX_PACKAGE = /^\/nix\/store\/[0-9a-z]{32}-nix-\d[^/]*$/;
 export function nixCandidates(image: ImageInfo): string[] {
   const path = image.env.find((entry) => entry.startsWith('PATH='))?.slice(5).split(':') ?? [];
   const found = [...image.entrypoint, ...image.cmd, ...path].map((item) => storePathOf(item)).filter((item): item is string => !!item);
-  return [...new Set(found.filter((item) => NIX_PACKAGE.test(item))), ...new Set(found)];
+  return [...new Set([...found.filter((item) => NIX_PACKAGE.test(item)), ...found])];
 }
 
 /**

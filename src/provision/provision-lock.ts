@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ function defaultLockDir(): string {
 
 async function tryLock(path: string): Promise<boolean> {
   // Written aside, then linked into place: the lock never exists without its holder's pid.
-  const mine = `${path}.${process.pid}`;
+  const mine = `${path}.${process.pid}.${randomUUID()}`;
   await writeFile(mine, String(process.pid));
   try {
     await link(mine, path);
