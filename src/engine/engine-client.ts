@@ -109,15 +109,16 @@ export class EngineClient {
   }
 
   /** Creates an image from a root filesystem tar (docker import). */
-  async importImage(rootfs: NodeJS.ReadableStream, repo: string, tag: string, changes: string[] = []): Promise<void> {
-    await this.call(`import image ${repo}:${tag}`, async () => {
+  async importImage(rootfs: NodeJS.ReadableStream, ref: string, changes: string[] = []): Promise<void> {
+    const { repo, tag } = splitRef(ref);
+    await this.call(`import image ${ref}`, async () => {
       const response = await this.docker.importImage(rootfs, { repo, tag, changes });
       await new Promise((resolve, reject) => this.docker.modem.followProgress(response, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result))));
     });
   }
 
-  async tagImage(id: string, repo: string, tag: string): Promise<void> {
-    await this.call(`tag ${id} ${repo}:${tag}`, () => this.docker.getImage(id).tag({ repo, tag }));
+  async tagImage(id: string, ref: string): Promise<void> {
+    await this.call(`tag ${id} ${ref}`, () => this.docker.getImage(id).tag(splitRef(ref)));
   }
 
   async removeImage(ref: string): Promise<void> {
@@ -320,6 +321,12 @@ function headRequest(options: Docker.DockerOptions, path: string): Promise<numbe
     req.on('error', reject);
     req.end();
   });
+}
+
+/** `repo:tag` (the repo may hold a registry port, `host:5000/repo:tag`) → its parts. */
+export function splitRef(ref: string): { repo: string; tag: string } {
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
 }
 
 function destroy(stream: NodeJS.ReadableStream): void {

@@ -82,8 +82,7 @@ export async function ensureFlakeImage(engine: EngineClient, flakeRef: string, {
   if (!loadedRef) throw new UserError('image', `the engine did not say which image ${result} holds`, 'check it with `docker load`');
   const image = await engine.inspectImage(loadedRef);
   if (!image) throw new UserError('image', `image ${loadedRef} vanished after loading`, 'try again');
-  const [repo, tagName] = [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)];
-  await engine.tagImage(image.id, repo, tagName);
+  await engine.tagImage(image.id, tag);
   logger.stop(`loaded ${loadedRef} from ${flakeRef}`, started);
   return { ref: tag, id: image.id, action: 'loaded' };
 }

@@ -24,7 +24,6 @@ export async function ensureBusyboxImage(
   rootfs.entry({ name: `${shellDir}/busybox`, mode: 0o755, mtime }, binary);
   rootfs.entry({ name: `${shellDir}/sh`, type: 'symlink', linkname: 'busybox', mtime });
   rootfs.finalize();
-  const [repo, tag] = [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)];
-  await engine.importImage(rootfs.pipe(new PassThrough()), repo, tag, path ? [`ENV PATH=${path}`] : []);
+  await engine.importImage(rootfs.pipe(new PassThrough()), ref, path ? [`ENV PATH=${path}`] : []);
   return ref;
 }

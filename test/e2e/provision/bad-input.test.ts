@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { expectOneLineError, runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { copyRunnerFixture } from '../support/fixtures.js';
 import { removeDaemon, scratchDir, uniqueName } from '../support/scratch.js';
@@ -22,17 +22,7 @@ async function importBrokenImage(ref: string): Promise<void> {
   tar.entry({ name: `${BROKEN_NIX.slice(1)}/bin/nix-store`, mode: 0o755 }, script('exit 0'));
   tar.entry({ name: 'nix-runner/registration' }, `${BROKEN_NIX}\nsha256:0000000000000000000000000000000000000000000000000000\n0\n\n0\n`);
   tar.finalize();
-  const [repo, tag] = ref.split(':') as [string, string];
-  await requireEngine().importImage(tar.pipe(new PassThrough()), repo, tag, [`LABEL org.nix-runner.nix=${BROKEN_NIX}`]);
-}
-
-function expectOneLineError(result: CliResult, code: number, message: RegExp): void {
-  expect(result.exitCode, result.stderr).toBe(code);
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines[0]).toMatch(/^nix-runner: error: /);
-  expect(lines[0]).toMatch(message);
-  expect(lines[1]).toMatch(/^ {2}hint: \S/);
-  expect(lines).toHaveLength(2);
+  await requireEngine().importImage(tar.pipe(new PassThrough()), ref, [`LABEL org.nix-runner.nix=${BROKEN_NIX}`]);
 }
 
 describe.skipIf(skipE2E)('bad input: a clear error, a non-zero exit, nothing changed', () => {

@@ -14,8 +14,7 @@ async function importImage(ref: string, changes: string[]): Promise<void> {
   const tar = pack();
   tar.entry({ name: `${NIX.slice(1)}/bin/nix-daemon`, mode: 0o755 }, '#!/bin/sh\n');
   tar.finalize();
-  const [repo, tag] = ref.split(':') as [string, string];
-  await requireEngine().importImage(tar.pipe(new PassThrough()), repo, tag, changes);
+  await requireEngine().importImage(tar.pipe(new PassThrough()), ref, changes);
 }
 
 describe.skipIf(skipE2E)('the nix of an image without the org.nix-runner.nix label', () => {

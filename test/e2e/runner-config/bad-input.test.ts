@@ -3,22 +3,13 @@ import { chmod, chown, lstat, mkdir, readFile, readlink, stat, symlink } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { expectOneLineError, runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { copyRunnerFixture } from '../support/fixtures.js';
 import { removeDaemon, scratchDir, uniqueName } from '../support/scratch.js';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
-
-function expectOneLineError(result: CliResult, code: number, message: RegExp): void {
-  expect(result.exitCode, result.stderr).toBe(code);
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines[0]).toMatch(/^nix-runner: error: /);
-  expect(lines[0]).toMatch(message);
-  expect(lines[1]).toMatch(/^ {2}hint: \S/);
-  expect(lines).toHaveLength(2);
-}
 
 function tryExec(command: string, args: string[]): boolean {
   try {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { expect } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../../../dist/cli.js', import.meta.url));
 
@@ -24,4 +25,14 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
     }
   }
   return { exitCode: result.exitCode ?? -1, stdout, stderr: String(result.stderr), json };
+}
+
+/** A failure as the user sees it: the exit code, then exactly one error line and one hint line. */
+export function expectOneLineError(result: CliResult, code: number, message: RegExp): void {
+  expect(result.exitCode, result.stderr).toBe(code);
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines[0]).toMatch(/^nix-runner: error: /);
+  expect(lines[0]).toMatch(message);
+  expect(lines[1]).toMatch(/^ {2}hint: \S/);
+  expect(lines).toHaveLength(2);
 }
