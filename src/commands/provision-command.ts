@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_DAEMON, DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
 import { loadSettings } from '../config/load-settings.js';
+import { createLoadProgress, nullProgress } from '../image/load-progress.js';
 import { provision, type ProvisionResult } from '../provision/provision.js';
 import { runCommand } from './run-command.js';
 
@@ -77,7 +78,7 @@ export function provisionCommand(): Command {
             },
             flags.config,
           );
-          return provision(settings, { dryRun: flags.dryRun ?? false, logger });
+          return provision(settings, { dryRun: flags.dryRun ?? false, logger, progress: flags.json ? nullProgress : createLoadProgress() });
         },
         renderProvision,
       );

@@ -5,6 +5,7 @@ import { resolveHostNix } from '../nix/host-nix.js';
 import { ensureArchiveImage } from './archive-image.js';
 import { ensureFlakeImage } from './flake-image.js';
 import { findImageNix } from './image-nix.js';
+import type { LoadProgress } from './load-progress.js';
 import type { ResolvedImage } from './resolved-image.js';
 import { ensureStorePathImage } from './store-path-image.js';
 
@@ -34,7 +35,7 @@ export function describeSource(source: ImageSource): string {
 export async function resolveDaemonImage(
   engine: EngineClient,
   source: ImageSource,
-  { dryRun = false, logger = nullLogger }: { dryRun?: boolean; logger?: Logger } = {},
+  { dryRun = false, logger = nullLogger, progress }: { dryRun?: boolean; logger?: Logger; progress?: LoadProgress } = {},
 ): Promise<ResolvedImage> {
   let image: ResolvedImage;
   switch (source.kind) {
@@ -51,11 +52,11 @@ export async function resolveDaemonImage(
       image = await ensureFlakeImage(engine, source.ref, { dryRun, logger });
       break;
     case 'store-path':
-      return ensureStorePathImage(engine, source.path, { dryRun, logger });
+      return ensureStorePathImage(engine, source.path, { dryRun, logger, ...(progress ? { progress } : {}) });
     case 'host-nix': {
       const host = await resolveHostNix();
       if (host.bundled) logger.debug(`host nix bundled as ${host.nixPath}`);
-      return ensureStorePathImage(engine, host.nixPath, { dryRun, logger });
+      return ensureStorePathImage(engine, host.nixPath, { dryRun, logger, ...(progress ? { progress } : {}) });
     }
   }
   if (image.nixPath || !image.id) return image;

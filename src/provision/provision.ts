@@ -4,6 +4,7 @@ import { renderNixConf } from '../daemon/nix-conf.js';
 import { EngineClient } from '../engine/engine-client.js';
 import { readImageRegistration } from '../image/image-registration.js';
 import { describeSource, resolveDaemonImage, type ImageSource } from '../image/resolve-daemon-image.js';
+import type { LoadProgress } from '../image/load-progress.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import { nullLogger, type Logger } from '../log.js';
 import { applyRunnerConfig } from '../runner-config/apply.js';
@@ -36,14 +37,21 @@ export function imageSource(settings: ProvisionSettings): ImageSource {
  * image → volumes → seed → daemon → config.toml. config.toml is written last, and only once the daemon
  * answers, so it never points at a daemon or a nix that is not ready; a failure before leaves both as they were.
  */
-export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger }: { dryRun?: boolean; logger?: Logger } = {}): Promise<ProvisionResult> {
+export interface ProvisionOptions {
+  dryRun?: boolean;
+  logger?: Logger;
+  /** Told how an image load goes (layers, bytes). */
+  progress?: LoadProgress;
+}
+
+export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger, progress }: ProvisionOptions = {}): Promise<ProvisionResult> {
   // Bad runner names, a broken config.toml or a bad token file fail here, before the engine is touched.
   const declared = settings.declaredRunners && (await readDeclaredRunners(settings.declaredRunners, { logger }));
   const configure = (nix: string, dry: boolean) =>
     applyRunnerConfig({ path: settings.runnerConfig, runners: settings.runners, declared, managed: jobSettings(settings.daemon, nix), dryRun: dry, logger });
   await configure(UNKNOWN_NIX, true);
   const engine = await EngineClient.connect(settings.dockerHost, logger);
-  const run = () => provisionSteps(engine, settings, configure, { dryRun, logger });
+  const run = () => provisionSteps(engine, settings, configure, { dryRun, logger, ...(progress ? { progress } : {}) });
   return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
 }
 
@@ -51,10 +59,10 @@ async function provisionSteps(
   engine: EngineClient,
   settings: ProvisionSettings,
   configure: (nix: string, dryRun: boolean) => ReturnType<typeof applyRunnerConfig>,
-  { dryRun, logger }: { dryRun: boolean; logger: Logger },
+  { dryRun, logger, progress }: ProvisionOptions & { dryRun: boolean; logger: Logger },
 ): Promise<ProvisionResult> {
   const source = imageSource(settings);
-  const image = await resolveDaemonImage(engine, source, { dryRun, logger });
+  const image = await resolveDaemonImage(engine, source, { dryRun, logger, ...(progress ? { progress } : {}) });
   logger.debug(`daemon image from ${describeSource(source)}: ${image.ref} (${image.action})`);
 
   let daemon: ProvisionResult['daemon'];
