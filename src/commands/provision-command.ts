@@ -53,7 +53,7 @@ export function provisionCommand(): Command {
     .addOption(new Option('--image-store-path <path>', 'daemon image built from the closure of this nix store path (must hold bin/nix-daemon)').conflicts('imageFlake'))
     .option('--image-flake <ref>', 'daemon image from `nix build <ref>` (a dockerTools image or stream script)')
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
-    .option('--dry-run', 'say what would change (with a diff of config.toml) and change nothing')
+    .option('--dry-run', 'say what would change (with a diff of config.toml) and change nothing in the engine or config.toml\n(a host nix outside /nix/store is still bundled into the store, a cache)')
     .option('--json', 'print one JSON object on stdout: ok, changed, daemon {name,id,image,nix}, runners; on failure ok:false and error {code,message}')
     .option('-v, --verbose', 'log each step and engine call')
     .addHelpText(

@@ -49,7 +49,11 @@ export async function reconcileDaemon(
     throw new UserError('daemon', `a container named ${inputs.daemon} exists and was not made by nix-runner`, 'remove it, or choose another name with --daemon');
   }
   if (current && current.labels[LABEL_SPEC_HASH] === hash) {
-    if (current.running) return outcome('unchanged', current.id);
+    if (current.running) {
+      // Old daemons kept for their running jobs go once those jobs have ended.
+      if (!dryRun) await removeDrainedDaemons(engine, inputs.daemon, [current.id], logger);
+      return outcome('unchanged', current.id);
+    }
     if (dryRun) return outcome('started', current.id);
     await engine.startContainer(current.id);
     await waitDaemonReady(engine, current.id, inputs.nixPath, ready);
