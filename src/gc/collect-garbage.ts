@@ -3,7 +3,7 @@ import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { daemonUsers } from './daemon-users.js';
+import { daemonUsers } from '../daemon/daemon-users.js';
 
 export interface GcOptions {
   daemon: string;

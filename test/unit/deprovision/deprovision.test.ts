@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { isDaemonVolume } from '../../../src/deprovision/deprovision.js';
+
+describe('isDaemonVolume', () => {
+  it("matches the volumes nix-runner makes for a daemon: store, db and each generation's socket", () => {
+    expect(isDaemonVolume('nix', 'nix-store')).toBe(true);
+    expect(isDaemonVolume('nix', 'nix-db')).toBe(true);
+    expect(isDaemonVolume('nix', 'nix-socket-0123456789ab')).toBe(true);
+  });
+
+  it("never another daemon's volumes or a look-alike", () => {
+    expect(isDaemonVolume('nix', 'nix-daemon-store')).toBe(false);
+    expect(isDaemonVolume('nix', 'nix-socket-xyz')).toBe(false);
+    expect(isDaemonVolume('nix', 'nix-cache')).toBe(false);
+    expect(isDaemonVolume('nix-daemon', 'nix-store')).toBe(false);
+  });
+});
