@@ -7,16 +7,17 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 const e2e = process.env.NIX_RUNNER_E2E === '1';
 
-async function nixInstantiateRuns(): Promise<boolean> {
+/** Whether `command --version` runs on this machine. */
+export async function commandRuns(command: string): Promise<boolean> {
   try {
-    await execa('nix-instantiate', ['--version']);
+    await execa(command, ['--version']);
     return true;
   } catch {
     return false;
   }
 }
 
-const available = await nixInstantiateRuns();
+const available = await commandRuns('nix-instantiate');
 
 /**
  * Without nix-instantiate these tests are skipped, unless NIX_RUNNER_E2E=1: then they run and fail.

@@ -1,17 +1,8 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { evalJson, nixTool } from './nix-eval.js';
+import { commandRuns, evalJson, nixTool } from './nix-eval.js';
 
-async function python3Runs(): Promise<boolean> {
-  try {
-    await execa('python3', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const hasPython = await python3Runs();
+const hasPython = await commandRuns('python3');
 
 // The VM itself needs KVM and nixpkgs (`nix flake check`); its script can be checked here.
 describe.skipIf(nixTool.skip)(`nix/vm-test.nix${nixTool.note}`, () => {
