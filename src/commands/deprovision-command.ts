@@ -24,6 +24,7 @@ export function renderDeprovision(result: DeprovisionResult): string {
     `  config  ${result.runnerConfig.path} (${result.runnerConfig.changed ? `${would}updated: nix-runner entries removed` : 'no nix-runner entries'})`,
     `  daemon  ${result.containers.length > 0 ? `${would}removed ${result.containers.map((c) => `${c.name} (${c.id.slice(0, 12)})`).join(', ')}` : 'no container'}`,
   ];
+  if (result.leftovers.length > 0) lines.push(`  leftovers of killed runs ${would}removed: ${result.leftovers.join(', ')}`);
   if (result.volumes.removed.length > 0) lines.push(`  volumes ${would}removed ${result.volumes.removed.join(', ')}`);
   if (result.volumes.kept.length > 0) lines.push(`  volumes kept ${result.volumes.kept.join(', ')}: the store survives; --purge removes them`);
   if (result.dryRun && result.runnerConfig.diff) lines.push(result.runnerConfig.diff.trimEnd());

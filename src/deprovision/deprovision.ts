@@ -1,9 +1,11 @@
-import { LABEL_DAEMON, LABEL_MANAGED } from '../daemon/daemon-names.js';
-import { daemonUsers } from '../daemon/daemon-users.js';
+import { LABEL_DAEMON, isDaemonGeneration, isDaemonVolume } from '../daemon/daemon-names.js';
+import { generationUsers } from '../daemon/daemon-users.js';
 import { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo } from '../engine/engine-types.js';
 import { UserError, errorMessage } from '../errors.js';
+import { findLeftovers, removeLeftovers } from '../leftovers/leftovers.js';
 import type { Logger } from '../log.js';
+import { withProvisionLock } from '../provision/provision-lock.js';
 import { removeFromRunnerConfig } from '../runner-config/apply.js';
 
 export interface DeprovisionOptions {
@@ -25,31 +27,35 @@ export interface DeprovisionResult {
   runnerConfig: { path: string; changed: boolean; diff: string };
   /** Daemon containers (any generation) removed, or that would be. */
   containers: { name: string; id: string }[];
+  /** Containers and volumes that killed nix-runner runs left behind, removed (or that would be). */
+  leftovers: string[];
   volumes: { removed: string[]; kept: string[] };
-}
-
-/** The volumes nix-runner made for `daemon`: <daemon>-store, <daemon>-db, <daemon>-socket-<hash>. */
-export function isDaemonVolume(daemon: string, name: string): boolean {
-  if (!name.startsWith(`${daemon}-`)) return false;
-  const rest = name.slice(daemon.length + 1);
-  return rest === 'store' || rest === 'db' || /^socket-[0-9a-f]{12}$/.test(rest);
 }
 
 /**
  * Undoes `provision`: config.toml first (so that it never points at a daemon that is gone), then the
  * daemon containers. The store volumes stay unless `purge`: a later provision finds the store again.
+ * Holds the daemon's provision lock, so no provision starts a generation meanwhile.
  */
 export async function deprovision(options: DeprovisionOptions): Promise<DeprovisionResult> {
   const { daemon, dryRun = false, logger } = options;
   // Reach the engine before touching config.toml: a failure then leaves everything as it was.
   const engine = options.keepDaemon ? undefined : await EngineClient.connect(options.dockerHost, logger);
+  if (!engine || dryRun) return deprovisionSteps(engine, options);
+  return withProvisionLock(daemon, logger, () => deprovisionSteps(engine, options));
+}
+
+async function deprovisionSteps(engine: EngineClient | undefined, options: DeprovisionOptions): Promise<DeprovisionResult> {
+  const { daemon, dryRun = false, logger } = options;
   const containers = engine ? await daemonContainers(engine, daemon) : [];
   if (engine && !options.force) await refuseWhileJobsRun(engine, daemon, containers);
 
   const runnerConfig = await removeFromRunnerConfig({ path: options.runnerConfig, daemon, dryRun, logger });
   const volumes = { removed: [] as string[], kept: [] as string[] };
-  if (!engine) return { ok: true, changed: runnerConfig.changed, dryRun, daemon, runnerConfig, containers: [], volumes };
+  if (!engine) return { ok: true, changed: runnerConfig.changed, dryRun, daemon, runnerConfig, containers: [], leftovers: [], volumes };
 
+  const found = dryRun ? await findLeftovers(engine, daemon, { locked: false }) : await removeLeftovers(engine, daemon, logger);
+  const leftovers = [...found.containers, ...found.volumes].map((leftover) => leftover.name);
   for (const container of containers) {
     if (dryRun) continue;
     await engine.stopContainer(container.id);
@@ -65,32 +71,32 @@ export async function deprovision(options: DeprovisionOptions): Promise<Deprovis
     if (!dryRun) await removeVolume(engine, name);
     volumes.removed.push(name);
   }
-  const changed = runnerConfig.changed || containers.length > 0 || volumes.removed.length > 0;
-  return { ok: true, changed, dryRun, daemon, runnerConfig, containers: containers.map(({ name, id }) => ({ name, id })), volumes };
+  const changed = runnerConfig.changed || containers.length > 0 || leftovers.length > 0 || volumes.removed.length > 0;
+  return { ok: true, changed, dryRun, daemon, runnerConfig, containers: containers.map(({ name, id }) => ({ name, id })), leftovers, volumes };
 }
 
 async function daemonContainers(engine: EngineClient, daemon: string): Promise<ContainerInfo[]> {
   const found: ContainerInfo[] = [];
   for (const id of await engine.listContainerIds({ label: [`${LABEL_DAEMON}=${daemon}`] })) {
     const container = await engine.inspectContainer(id);
-    if (container?.labels[LABEL_MANAGED] === 'true') found.push(container);
+    if (container && isDaemonGeneration(container.labels, daemon)) found.push(container);
   }
   // A container of that name that nix-runner did not make is never touched.
   const named = await engine.inspectContainer(daemon);
-  if (named?.labels[LABEL_MANAGED] === 'true' && !found.some((container) => container.id === named.id)) found.push(named);
+  if (named && isDaemonGeneration(named.labels) && !found.some((container) => container.id === named.id)) found.push(named);
   return found;
 }
 
-// Job containers reach the daemon through volumes_from: removing it under them breaks their builds.
+// Job containers reach the daemon through volumes_from, and one between two stages is stopped but
+// starts again: removing the daemon under them breaks their next stage.
 async function refuseWhileJobsRun(engine: EngineClient, daemon: string, containers: ContainerInfo[]): Promise<void> {
-  const own = new Set(containers.map((container) => container.id));
-  const jobs = new Set<string>();
-  for (const container of containers) for (const id of await daemonUsers(engine, container)) if (!own.has(id)) jobs.add(id);
+  const jobs = new Map<string, string>();
+  for (const container of containers) for (const user of await generationUsers(engine, container)) jobs.set(user.id, `${user.name} (${user.state})`);
   if (jobs.size === 0) return;
   throw new UserError(
     'daemon',
-    `${jobs.size} running container(s) still use daemon ${daemon}: ${[...jobs].map((id) => id.slice(0, 12)).join(', ')}`,
-    'wait for the jobs to finish (stop gitlab-runner first), or pass --force to remove the daemon under them',
+    `${jobs.size} job container(s) still use daemon ${daemon}: ${[...jobs.values()].join(', ')}`,
+    'wait for the jobs to finish (stop gitlab-runner first), remove leftover job containers (docker rm), or pass --force',
   );
 }
 

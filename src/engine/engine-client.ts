@@ -4,7 +4,7 @@ import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { collectMultiplexed, demuxBuffer } from './demux.js';
 import { resolveEngineAddress, type EngineAddress } from './engine-address.js';
-import type { ContainerInfo, ContainerSpec, ImageInfo, RunResult } from './engine-types.js';
+import type { ContainerInfo, ContainerSpec, ContainerSummary, ImageInfo, RunResult } from './engine-types.js';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
 
@@ -138,6 +138,13 @@ export class EngineClient {
       labels: c.Config.Labels ?? {},
       mounts: c.Mounts.map((m) => ({ name: m.Name, destination: m.Destination, readOnly: !m.RW })),
       hostname: c.Config.Hostname,
+      createdAt: c.Created,
+      startedAt: c.State.StartedAt,
+      finishedAt: c.State.FinishedAt,
+      limits: {
+        ...(c.HostConfig.PidsLimit ? { pids: c.HostConfig.PidsLimit } : {}),
+        ...(c.HostConfig.Memory ? { memoryBytes: c.HostConfig.Memory } : {}),
+      },
     };
   }
 
@@ -158,6 +165,7 @@ export class EngineClient {
           Mounts: (spec.mounts ?? []).map((m) => ({ Type: 'volume', Source: m.volume, Target: m.target, ReadOnly: m.readOnly ?? false })),
           VolumesFrom: spec.volumesFrom,
           RestartPolicy: spec.restartUnlessStopped ? { Name: 'unless-stopped' } : undefined,
+          AutoRemove: spec.autoRemove ?? false,
         },
       }),
     );
@@ -234,18 +242,67 @@ export class EngineClient {
     });
   }
 
-  /** Creates, runs to completion and removes a one-shot container. */
+  /**
+   * Creates, runs to completion and removes a one-shot container. The engine removes it itself once it
+   * exits (AutoRemove), so a killed nix-runner leaves no finished helper behind: output comes through an
+   * attach and the exit code through a wait registered before the start, as `docker run --rm` does.
+   */
   async runOnce(spec: ContainerSpec, input?: string | Buffer): Promise<RunResult> {
-    const id = await this.createContainer({ ...spec, stdinOnce: input !== undefined });
+    const id = await this.createContainer({ ...spec, autoRemove: true, stdinOnce: input !== undefined });
     try {
-      if (input !== undefined) return await this.runWithInput(id, input);
-      await this.startContainer(id);
-      const exitCode = await this.waitContainer(id);
-      const logs = await this.containerLogs(id);
-      return { ...logs, exitCode };
+      return await this.call(`run ${id.slice(0, 12)} once`, async () => {
+        const container = this.docker.getContainer(id);
+        const withInput = input !== undefined;
+        const stream = (await container.attach({ stream: true, stdin: withInput, stdout: true, stderr: true, hijack: withInput })) as NodeJS.ReadWriteStream & {
+          end(data?: unknown): void;
+        };
+        try {
+          const output = collectMultiplexed(this.docker.modem, stream);
+          const exited = await this.waitRegistered(id);
+          await container.start();
+          if (withInput) stream.end(input);
+          const [result, exitCode] = await Promise.all([output, exited]);
+          return { exitCode, ...result };
+        } finally {
+          destroy(stream);
+        }
+      });
     } finally {
-      await this.removeContainer(id);
+      // Already gone (404) or being removed by the engine (409): either way it goes.
+      await this.removeContainer(id).catch((error: unknown) => this.logger.debug(`engine: ${id.slice(0, 12)} is being removed: ${errorMessage(error)}`));
     }
+  }
+
+  /**
+   * Registers a wait for the container's next exit; resolves once the engine has registered it (it sends
+   * the response header first), with a promise of the exit code. No exit is missed, even with AutoRemove.
+   */
+  private waitRegistered(id: string): Promise<Promise<number>> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: `/containers/${id}/wait?`, method: 'POST', options: { condition: 'next-exit' }, isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
+        (error: unknown, response: unknown) => {
+          if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+          const body = response as NodeJS.ReadableStream;
+          resolve(
+            new Promise<number>((done, fail) => {
+              const chunks: Buffer[] = [];
+              body.on('data', (chunk: Buffer) => chunks.push(chunk));
+              body.on('error', fail);
+              body.on('end', () => {
+                try {
+                  const result = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { StatusCode?: number; Error?: { Message?: string } | null };
+                  if (result.Error?.Message) fail(new Error(result.Error.Message));
+                  else done(Number(result.StatusCode ?? -1));
+                } catch (parseError: unknown) {
+                  fail(parseError);
+                }
+              });
+            }),
+          );
+        },
+      );
+    });
   }
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<boolean> {
@@ -265,8 +322,26 @@ export class EngineClient {
     return (Volumes ?? []).map((volume) => volume.Name).filter((name) => name.startsWith(prefix));
   }
 
+  /** Volumes whose names start with `prefix`, with their labels. */
+  async listVolumes(prefix: string): Promise<{ name: string; labels: Record<string, string> }[]> {
+    const { Volumes } = await this.call(`list volumes ${prefix}*`, () => this.docker.listVolumes({ filters: JSON.stringify({ name: [prefix] }) }));
+    return (Volumes ?? []).filter((volume) => volume.Name.startsWith(prefix)).map((volume) => ({ name: volume.Name, labels: volume.Labels ?? {} }));
+  }
+
   async removeVolume(name: string): Promise<void> {
     await this.optional(`remove volume ${name}`, () => this.docker.getVolume(name).remove());
+  }
+
+  /** Containers (running or not) matching the filters, e.g. { label: ['a=b'], volume: ['v'] }. */
+  async listContainers(filters: Record<string, string[]>): Promise<ContainerSummary[]> {
+    const list = await this.call(`list containers ${JSON.stringify(filters)}`, () => this.docker.listContainers({ all: true, filters: JSON.stringify(filters) }));
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      state: c.State,
+      labels: c.Labels ?? {},
+      volumes: (c.Mounts ?? []).flatMap((mount) => (mount.Type === 'volume' && mount.Name ? [mount.Name] : [])),
+    }));
   }
 
   /** Ids of containers (running or not) matching the filters, e.g. { label: ['a=b'], volume: ['v'] }. */

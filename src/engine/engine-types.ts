@@ -26,6 +26,8 @@ export interface ContainerSpec {
   workingDir?: string;
   /** Keep stdin open for one attach, as GitLab Runner does for its build container. */
   stdinOnce?: boolean;
+  /** The engine removes the container once it has exited (docker run --rm). */
+  autoRemove?: boolean;
 }
 
 export interface ContainerInfo {
@@ -38,6 +40,23 @@ export interface ContainerInfo {
   labels: Record<string, string>;
   mounts: { name?: string; destination: string; readOnly: boolean }[];
   hostname: string;
+  /** ISO times; startedAt and finishedAt are '0001-01-01T00:00:00Z' while never started or stopped. */
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string;
+  /** HostConfig limits; undefined when not set (0 means none). */
+  limits: { pids?: number; memoryBytes?: number };
+}
+
+/** A container as the engine lists it: no inspect needed. */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  /** created, running, paused, restarting, exited, removing or dead */
+  state: string;
+  labels: Record<string, string>;
+  /** Names of the volumes it mounts. */
+  volumes: string[];
 }
 
 export interface RunResult {

@@ -3,13 +3,15 @@ import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { daemonUsers } from '../daemon/daemon-users.js';
+import { splitStaleUsers, storeUsers } from '../daemon/daemon-users.js';
 
 export interface GcOptions {
   daemon: string;
   maxFreed?: number;
   /** How long to wait for running jobs to end before skipping this run. */
   drainTimeoutMs?: number;
+  /** A job container stopped (or never started) for this long is a leftover, not a user (splitStaleUsers). */
+  staleAfterMs?: number;
   pollMs?: number;
   logger?: Logger;
 }
@@ -19,6 +21,8 @@ export interface GcResult {
   daemon: string;
   /** Set when jobs still used the daemon after the drain timeout: nothing was collected. */
   skipped?: string;
+  /** Job containers not waited for: stopped for longer than the stale time (GitLab Runner removes its own). */
+  stale?: string[];
   deleted: number;
   freed: string;
 }
@@ -33,10 +37,16 @@ export function parseGcSummary(output: string): { deleted: number; freed: string
 
 /**
  * A job's `result` link is registered as a root pointing at a path the daemon cannot see, so GC would
- * take a running job's fresh output for garbage: collect only once no job uses the daemon. The
+ * take a running job's fresh output for garbage: collect only once no job uses the daemon. Users are job
+ * containers of any of its generations in any state (a job between two stages is stopped), except those
+ * stopped for longer than `staleAfterMs`: GitLab Runner removes its build containers at the end of a job,
+ * so those were left behind and would block GC forever. Daemon generations are never users. The
  * daemon's own nix is rooted first; a job that starts during the collection is not protected.
  */
-export async function collectGarbage(engine: EngineClient, { daemon, maxFreed, drainTimeoutMs = 300_000, pollMs = 1000, logger = nullLogger }: GcOptions): Promise<GcResult> {
+export async function collectGarbage(
+  engine: EngineClient,
+  { daemon, maxFreed, drainTimeoutMs = 300_000, staleAfterMs = 3_600_000, pollMs = 1000, logger = nullLogger }: GcOptions,
+): Promise<GcResult> {
   const container = await engine.inspectContainer(daemon);
   const nixPath = container?.labels[LABEL_NIX];
   if (!container || container.labels[LABEL_MANAGED] !== 'true' || !nixPath) {
@@ -45,16 +55,19 @@ export async function collectGarbage(engine: EngineClient, { daemon, maxFreed, d
   if (!container.running) throw new UserError('daemon', `the daemon ${daemon} is not running`, 'run `nix-runner provision`');
 
   const deadline = Date.now() + drainTimeoutMs;
-  let users = await daemonUsers(engine, container);
-  if (users.length > 0) logger.info(`waiting for ${users.length} running job(s) to stop using ${daemon}`);
+  const jobs = async () => splitStaleUsers(engine, await storeUsers(engine, daemon), staleAfterMs);
+  let { active: users, stale } = await jobs();
+  if (users.length > 0) logger.info(`waiting for ${users.length} job container(s) to stop using ${daemon}`);
   while (users.length > 0 && Date.now() < deadline) {
     await sleep(pollMs);
-    users = await daemonUsers(engine, container);
+    ({ active: users, stale } = await jobs());
   }
+  const leftovers = stale.length > 0 ? { stale: stale.map((c) => c.name) } : {};
+  if (stale.length > 0) logger.warn(`not waiting for ${stale.length} job container(s) stopped for over ${Math.round(staleAfterMs / 1000)}s (leftovers? docker rm them): ${leftovers.stale!.join(', ')}`);
   if (users.length > 0) {
     const skipped = `${users.length} job(s) still use ${daemon} after ${Math.round(drainTimeoutMs / 1000)}s`;
     logger.warn(`garbage collection skipped: ${skipped}`);
-    return { ok: true, daemon, skipped, deleted: 0, freed: '0 B' };
+    return { ok: true, daemon, skipped, ...leftovers, deleted: 0, freed: '0 B' };
   }
 
   const nixStore = `${nixPath}/bin/nix-store`;
@@ -65,7 +78,7 @@ export async function collectGarbage(engine: EngineClient, { daemon, maxFreed, d
   if (gc.exitCode !== 0) throw new UserError('daemon', `nix-store --gc failed in ${daemon}: ${lastLine(gc.stderr)}`, `check the daemon: docker logs ${daemon}`);
   const summary = parseGcSummary(`${gc.stdout}\n${gc.stderr}`);
   logger.stop(`${summary.deleted} store paths deleted, ${summary.freed} freed`, started);
-  return { ok: true, daemon, ...summary };
+  return { ok: true, daemon, ...leftovers, ...summary };
 }
 
 function lastLine(text: string): string {

@@ -1,7 +1,8 @@
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ImageInfo } from '../engine/engine-types.js';
 import { UserError } from '../errors.js';
-import { LABEL_NIX } from '../daemon/daemon-names.js';
+import { LABEL_NIX, helperLabels } from '../daemon/daemon-names.js';
+import { currentRunId } from '../leftovers/run-id.js';
 import { storePathOf } from '../nix/store-path.js';
 
 const NIX_PACKAGE = /^\/nix\/store\/[0-9a-z]{32}-nix-\d[^/]*$/;
@@ -17,11 +18,11 @@ export function nixCandidates(image: ImageInfo): string[] {
  * The store path of the image's nix: its `org.nix-runner.nix` label, else a nix package that its
  * entrypoint, command or PATH name and that has bin/nix-daemon.
  */
-export async function findImageNix(engine: EngineClient, ref: string, image: ImageInfo): Promise<string> {
+export async function findImageNix(engine: EngineClient, ref: string, image: ImageInfo, daemon?: string): Promise<string> {
   const labelled = image.labels[LABEL_NIX];
   const candidates = labelled ? [labelled] : nixCandidates(image);
   if (candidates.length > 0) {
-    const probe = await engine.createContainer({ image: image.id, entrypoint: ['/nix-runner-probe'] });
+    const probe = await engine.createContainer({ image: image.id, labels: helperLabels(currentRunId(), daemon), entrypoint: ['/nix-runner-probe'] });
     try {
       for (const candidate of candidates) if (await engine.pathExists(probe, `${candidate}/bin/nix-daemon`)) return candidate;
     } finally {

@@ -1,6 +1,8 @@
 import { extract } from 'tar-stream';
 import type { EngineClient } from '../engine/engine-client.js';
+import { helperLabels } from '../daemon/daemon-names.js';
 import { UserError } from '../errors.js';
+import { currentRunId } from '../leftovers/run-id.js';
 
 export const REGISTRATION_FILE = '/nix-runner/registration';
 
@@ -25,14 +27,15 @@ async function readSingleFile(tar: NodeJS.ReadableStream): Promise<string> {
  * The `nix-store --dump-db` registration of the image's closure: the file images built by nix-runner
  * carry, else dumped from the image's own nix db (dockerTools images built with includeNixDB).
  */
-export async function readImageRegistration(engine: EngineClient, imageId: string, nixPath: string): Promise<string> {
-  const holder = await engine.createContainer({ image: imageId, entrypoint: [`${nixPath}/bin/nix-store`] });
+export async function readImageRegistration(engine: EngineClient, imageId: string, nixPath: string, daemon?: string): Promise<string> {
+  const labels = helperLabels(currentRunId(), daemon);
+  const holder = await engine.createContainer({ image: imageId, labels, entrypoint: [`${nixPath}/bin/nix-store`] });
   try {
     if (await engine.pathExists(holder, REGISTRATION_FILE)) return await readSingleFile(await engine.copyOut(holder, REGISTRATION_FILE));
   } finally {
     await engine.removeContainer(holder);
   }
-  const nixStore = { image: imageId, entrypoint: [`${nixPath}/bin/nix-store`] };
+  const nixStore = { image: imageId, labels, entrypoint: [`${nixPath}/bin/nix-store`] };
   const closure = await engine.runOnce({ ...nixStore, cmd: ['--query', '--requisites', nixPath] });
   const paths = closure.stdout.split('\n').filter(Boolean);
   const dump = closure.exitCode === 0 ? await engine.runOnce({ ...nixStore, cmd: ['--dump-db', ...paths] }) : closure;

@@ -35,7 +35,12 @@ export function describeSource(source: ImageSource): string {
 export async function resolveDaemonImage(
   engine: EngineClient,
   source: ImageSource,
-  { dryRun = false, logger = nullLogger, progress }: { dryRun?: boolean; logger?: Logger; progress?: LoadProgress } = {},
+  {
+    dryRun = false,
+    logger = nullLogger,
+    progress,
+    daemon,
+  }: { dryRun?: boolean; logger?: Logger; progress?: LoadProgress; /** whose provision this is: labels its helpers */ daemon?: string } = {},
 ): Promise<ResolvedImage> {
   let image: ResolvedImage;
   switch (source.kind) {
@@ -62,5 +67,5 @@ export async function resolveDaemonImage(
   if (image.nixPath || !image.id) return image;
   const info = await engine.inspectImage(image.id);
   if (!info) throw new UserError('image', `image ${image.ref} is not in the engine`, 'load it again');
-  return { ...image, nixPath: await findImageNix(engine, image.ref, info) };
+  return { ...image, nixPath: await findImageNix(engine, image.ref, info, daemon) };
 }

@@ -1,5 +1,7 @@
+import { helperLabels } from '../daemon/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { RunResult } from '../engine/engine-types.js';
+import { currentRunId } from '../leftovers/run-id.js';
 
 // GitLab Runner starts its build container with `sh -c <this>` and feeds the job script on stdin
 // (shells/bash.go, BashDetectShellScript).
@@ -27,7 +29,8 @@ function quote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function stageScript(env: string[], body: string[]): string {
+/** A stage's script as GitLab Runner feeds it on stdin: the variables exported, then the body. */
+export function stageScript(env: string[], body: string[]): string {
   const exports = env.map((entry) => {
     const eq = entry.indexOf('=');
     return `export ${entry.slice(0, eq)}=${quote(entry.slice(eq + 1))}`;
@@ -41,21 +44,34 @@ function stageScript(env: string[], body: string[]): string {
  * same container started again, `after_script` in a second shell that gets the environment only.
  */
 export async function runDockerExecutorJob(engine: EngineClient, job: JobSpec): Promise<JobResult> {
-  const id = await engine.createContainer({
+  const id = await createBuildContainer(engine, job);
+  try {
+    const script = await runStage(engine, id, job.env, [job.preBuildScript, ...job.script]);
+    if (job.afterScript.length === 0) return { script };
+    const afterScript = await runStage(engine, id, job.env, job.afterScript);
+    return { script, afterScript };
+  } finally {
+    await engine.removeContainer(id);
+  }
+}
+
+/**
+ * The one build container of a job (GitLab Runner's requestBuildContainer): created once, started again
+ * for each stage; between stages it exists, stopped. Labelled as nix-runner's, with this run.
+ */
+export async function createBuildContainer(engine: EngineClient, job: Pick<JobSpec, 'name' | 'image' | 'env' | 'volumesFrom'>): Promise<string> {
+  return engine.createContainer({
     ...(job.name ? { name: job.name } : {}),
     image: job.image,
     cmd: ['sh', '-c', DETECT_SHELL],
     env: job.env,
     volumesFrom: job.volumesFrom,
-    labels: { 'org.nix-runner.smoke': 'true' },
+    labels: { 'org.nix-runner.smoke': 'true', ...helperLabels(currentRunId()) },
     stdinOnce: true,
   });
-  try {
-    const script = await engine.runWithInput(id, stageScript(job.env, [job.preBuildScript, ...job.script]));
-    if (job.afterScript.length === 0) return { script };
-    const afterScript = await engine.runWithInput(id, stageScript(job.env, job.afterScript));
-    return { script, afterScript };
-  } finally {
-    await engine.removeContainer(id);
-  }
+}
+
+/** Starts the build container again with one stage's script on stdin, until it exits. */
+export async function runStage(engine: EngineClient, id: string, env: string[], body: string[]): Promise<RunResult> {
+  return engine.runWithInput(id, stageScript(env, body));
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isDaemonVolume } from '../../../src/deprovision/deprovision.js';
+import { isDaemonVolume } from '../../../src/daemon/daemon-names.js';
 
 describe('isDaemonVolume', () => {
-  it("matches the volumes nix-runner makes for a daemon: store, db and each generation's socket", () => {
+  it("matches the volumes nix-runner makes for a daemon: store, db, roots and each generation's socket", () => {
     expect(isDaemonVolume('nix', 'nix-store')).toBe(true);
     expect(isDaemonVolume('nix', 'nix-db')).toBe(true);
+    expect(isDaemonVolume('nix', 'nix-roots')).toBe(true);
     expect(isDaemonVolume('nix', 'nix-socket-0123456789ab')).toBe(true);
   });
 

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { EngineClient } from '../../../src/engine/engine-client.js';
 import type { ContainerSpec, RunResult } from '../../../src/engine/engine-types.js';
 import { DETECT_SHELL, runDockerExecutorJob, type JobSpec } from '../../../src/smoke/docker-executor.js';
+import { helperLabels } from '../../../src/daemon/daemon-names.js';
+import { currentRunId } from '../../../src/leftovers/run-id.js';
 
 // GitLab Runner's shells/bash.go BashDetectShellScript, in its order.
 const GITLAB_ORDER = ['/usr/local/bin/bash', '/usr/bin/bash', '/bin/bash', '/usr/local/bin/sh', '/usr/bin/sh', '/bin/sh', '/busybox/sh'];
@@ -72,7 +74,7 @@ describe('runDockerExecutorJob (fake engine)', () => {
         cmd: ['sh', '-c', DETECT_SHELL],
         env: JOB.env,
         volumesFrom: ['nix-daemon:ro'],
-        labels: { 'org.nix-runner.smoke': 'true' },
+        labels: { 'org.nix-runner.smoke': 'true', ...helperLabels(currentRunId()) },
         stdinOnce: true,
       },
     ]);
