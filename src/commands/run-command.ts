@@ -1,5 +1,6 @@
 import { ExitCode, isUserError } from '../errors.js';
 import { createLogger, nullLogger, type Logger } from '../log.js';
+import { redactSecrets } from '../runner-config/redact-secrets.js';
 
 export interface CommandStreams {
   stdout: NodeJS.WritableStream;
@@ -9,6 +10,17 @@ export interface CommandStreams {
 export interface CommandOptions {
   json?: boolean;
   verbose?: boolean;
+}
+
+// Last resort: a log line or an error that quotes config.toml never shows a runner token or other secret.
+function redactingLogger(logger: Logger): Logger {
+  return {
+    info: (text) => logger.info(redactSecrets(text)),
+    warn: (text) => logger.warn(redactSecrets(text)),
+    debug: (text) => logger.debug(redactSecrets(text)),
+    start: (text) => logger.start(redactSecrets(text)),
+    stop: (text, started) => logger.stop(redactSecrets(text), started),
+  };
 }
 
 /**
@@ -21,23 +33,25 @@ export async function runCommand<T extends object>(
   render: (result: T) => string,
   streams: CommandStreams = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
-  const logger = options.json ? nullLogger : createLogger({ stream: streams.stderr, verbose: options.verbose ?? false });
+  const logger = options.json ? nullLogger : redactingLogger(createLogger({ stream: streams.stderr, verbose: options.verbose ?? false }));
   try {
     const result = await action(logger);
     streams.stdout.write(options.json ? `${JSON.stringify(result)}\n` : render(result));
     return ExitCode.ok;
   } catch (error: unknown) {
     if (isUserError(error)) {
+      const message = redactSecrets(error.message);
+      const hint = error.hint === undefined ? undefined : redactSecrets(error.hint);
       if (options.json) {
-        streams.stdout.write(`${JSON.stringify({ ok: false, error: { code: error.code, exitCode: error.exitCode, message: error.message, hint: error.hint } })}\n`);
+        streams.stdout.write(`${JSON.stringify({ ok: false, error: { code: error.code, exitCode: error.exitCode, message, hint } })}\n`);
       } else {
-        streams.stderr.write(`nix-runner: error: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ''}`);
+        streams.stderr.write(`nix-runner: error: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
       }
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = redactSecrets(error instanceof Error ? error.message : String(error));
     if (options.json) streams.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'bug', exitCode: ExitCode.bug, message } })}\n`);
-    streams.stderr.write(`nix-runner: internal error (a bug, please report it):\n${error instanceof Error ? error.stack : message}\n`);
+    streams.stderr.write(`nix-runner: internal error (a bug, please report it):\n${error instanceof Error && error.stack ? redactSecrets(error.stack) : message}\n`);
     return ExitCode.bug;
   }
 }

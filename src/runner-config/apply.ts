@@ -10,7 +10,7 @@ import { describeRunner, runnerName, runnerTables } from './runners.js';
 import { selectRunners } from './select-runners.js';
 import { updateRunnerConfig, type UpdateConfigOptions } from './update-config.js';
 
-type Hooks = Pick<UpdateConfigOptions, 'storeDir' | 'beforeRename' | 'maxAttempts'>;
+type Hooks = Pick<UpdateConfigOptions, 'storeDir' | 'beforeRename' | 'maxAttempts' | 'lockTimeoutMs'>;
 
 export interface ApplyRunnerConfigOptions extends Hooks {
   path: string;

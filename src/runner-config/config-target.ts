@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UserError } from '../errors.js';
 
 export const MISSING_HINT = 'register a runner first (gitlab-runner register) or pass --runner-config';
@@ -30,16 +32,58 @@ export async function resolveConfigTarget(path: string, storeDir = '/nix/store')
   return target;
 }
 
-/** The file's text, or undefined when it does not exist (any more). Not UTF-8 (TOML must be): refused. */
+/** Far beyond any real config.toml (30,000 runners take about 35 MiB), and within what parse, merge and diff handle. */
+export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+
+const FILE_HINT = "point --runner-config at GitLab Runner's config.toml, a regular file (e.g. /etc/gitlab-runner/config.toml)";
+
+/**
+ * The file's text, or undefined when it does not exist (any more). Refused: anything but a regular file
+ * (a directory, a device, a fifo), a file over MAX_CONFIG_BYTES, and text that is not UTF-8 (TOML must be).
+ */
 export async function readConfigText(target: string): Promise<string | undefined> {
+  let handle: FileHandle;
   try {
-    return decodeUtf8(await readFile(target), target);
+    // Non-blocking: opening a fifo must not wait for a writer (it is refused below).
+    handle = await open(target, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'EACCES') throw new UserError('runnerConfig', `cannot read ${target}: EACCES`, 'run nix-runner as the user that owns it (usually root)', { cause: error });
+    if (code === 'ENXIO' || code === 'ENODEV') throw new UserError('runnerConfig', `${target} is not a regular file`, FILE_HINT, { cause: error });
     throw error;
   }
+  try {
+    refuseUnreadable(await handle.stat(), target);
+    const bytes = await handle.readFile();
+    if (bytes.length > MAX_CONFIG_BYTES) throw tooLarge(target, bytes.length);
+    return decodeUtf8(bytes, target);
+  } finally {
+    await handle.close();
+  }
+}
+
+function refuseUnreadable(info: Stats, target: string): void {
+  if (info.isDirectory()) throw new UserError('runnerConfig', `${target} is a directory, not a config.toml`, `pass the file itself, e.g. --runner-config ${join(target, 'config.toml')}`);
+  if (!info.isFile()) throw new UserError('runnerConfig', `${target} is ${fileKind(info)}, not a regular file`, FILE_HINT);
+  if (info.size > MAX_CONFIG_BYTES) throw tooLarge(target, info.size);
+}
+
+function fileKind(info: Stats): string {
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isFIFO()) return 'a fifo';
+  if (info.isSocket()) return 'a socket';
+  return 'a special file';
+}
+
+function tooLarge(target: string, bytes: number): UserError {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return new UserError(
+    'runnerConfig',
+    `${target} is ${mib(bytes)}, more than the ${mib(MAX_CONFIG_BYTES)} nix-runner reads`,
+    "GitLab Runner's config.toml takes about 1 KiB per runner: check that --runner-config names the right file",
+  );
 }
 
 // A lossy decode would turn each bad byte into U+FFFD, and a later write would keep that.

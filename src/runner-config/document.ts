@@ -1,5 +1,6 @@
 import { parse, stringify, TomlError } from 'smol-toml';
 import { UserError } from '../errors.js';
+import { redactSecrets } from './redact-secrets.js';
 import type { Table } from './toml-value.js';
 
 /** A parsed config.toml and the path it came from (for messages). */
@@ -17,8 +18,19 @@ export function parseRunnerConfig(text: string, path: string): RunnerConfigDocum
   } catch (error: unknown) {
     if (!(error instanceof TomlError)) throw error;
     const what = (error.message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
-    throw new UserError('runnerConfig', `${path}:${error.line}:${error.column}: ${what}`, PARSE_HINT, { cause: error });
+    const quoted = quoteLine(text, error.line);
+    // Not kept as the cause: smol-toml's message quotes the file's lines as they are, secrets included.
+    throw new UserError('runnerConfig', `${path}:${error.line}:${error.column}: ${what}${quoted ? `: ${quoted}` : ''}`, PARSE_HINT);
   }
+}
+
+const QUOTE_MAX = 100;
+
+/** Line `line` (1-based) as an error message may show it: secrets redacted (a multi-line one too), one line, cut short. */
+function quoteLine(text: string, line: number): string {
+  // Redacted as a whole: the line may lie inside a multi-line secret value.
+  const shown = (redactSecrets(text).split('\n')[line - 1] ?? '').trim();
+  return shown.length > QUOTE_MAX ? `${shown.slice(0, QUOTE_MAX)}…` : shown;
 }
 
 export function serializeRunnerConfig(doc: RunnerConfigDocument): string {

@@ -126,4 +126,36 @@ describe('runCommand', () => {
     expect(streams.out()).toBe('');
     expect(streams.err()).toContain('Error: render broke');
   });
+
+  describe('never prints a config.toml secret (last resort, whatever quoted it)', () => {
+    const TOKEN = 'glrt-LEAKED0123456789';
+    const quoting = () => Promise.reject(new UserError('runnerConfig', `config.toml:3:20: bad: token = "${TOKEN}" junk`, `compare with SecretKey = '${TOKEN}'`));
+
+    it('in a UserError on stderr', async () => {
+      const streams = captureStreams();
+      expect(await runCommand({}, quoting, render, streams)).toBe(7);
+      expect(streams.err()).toBe(`nix-runner: error: config.toml:3:20: bad: token = "[redacted]" junk\n  hint: compare with SecretKey = '[redacted]'\n`);
+    });
+
+    it('in a UserError with --json', async () => {
+      const streams = captureStreams();
+      await runCommand({ json: true }, quoting, render, streams);
+      expect(streams.out()).not.toContain(TOKEN);
+      expect(JSON.parse(streams.out()).error.message).toBe('config.toml:3:20: bad: token = "[redacted]" junk');
+    });
+
+    it('in a bug: its message and stack (as a TOML parser quotes the file)', async () => {
+      const streams = captureStreams();
+      const bug = new Error(`Invalid TOML document\n\n2:  token = "${TOKEN}" junk\n`);
+      await runCommand({ json: true }, () => Promise.reject(bug), render, streams);
+      expect(streams.out() + streams.err()).not.toContain(TOKEN);
+      expect(streams.err()).toContain('2:  token = "[redacted]" junk');
+    });
+
+    it('in log lines', async () => {
+      const streams = captureStreams();
+      await runCommand({ verbose: true }, async (logger) => (logger.info(`token = "${TOKEN}"`), logger.debug(`password = ${TOKEN}`), { daemon: 'd' }), render, streams);
+      expect(streams.err()).toBe('token = "[redacted]"\ndebug: password = [redacted]\n');
+    });
+  });
 });

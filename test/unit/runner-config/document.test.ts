@@ -38,16 +38,47 @@ describe('parseRunnerConfig / serializeRunnerConfig', () => {
     expect(out).toBe('a = 2024-05-01\nb = 07:32:00.000\nc = 2024-05-01T10:00:00.000\nd = 2024-05-01T10:00:00.000+02:00\n');
   });
 
-  it('reports a parse error with path, line and column', () => {
+  it('reports a parse error with path, line and column, quoting the line', () => {
     const parse = () => parseRunnerConfig('concurrent = 1\n[[runners]]\nname = = "x"\n', '/etc/gitlab-runner/config.toml');
     expect(parse).toThrow(UserError);
-    expect(parse).toThrow(/^\/etc\/gitlab-runner\/config\.toml:3:8: invalid value$/);
+    expect(parse).toThrow(/^\/etc\/gitlab-runner\/config\.toml:3:8: invalid value: name = = "x"$/);
     try {
       parse();
     } catch (error: unknown) {
       expect((error as UserError).code).toBe('runnerConfig');
       expect((error as UserError).hint).toMatch(/previous configuration/);
     }
+  });
+});
+
+describe('parse errors never quote a secret', () => {
+  const message = (text: string) => {
+    try {
+      parseRunnerConfig(text, 'config.toml');
+    } catch (error: unknown) {
+      return (error as UserError).message;
+    }
+    throw new Error('parsed');
+  };
+
+  it('redacts the token on the line it quotes', () => {
+    const text = '[[runners]]\nname = "a"\ntoken = "glrt-SECRET0123456789" junk\n';
+    expect(message(text)).toBe('config.toml:3:33: each key-value declaration must be followed by an end-of-line: token = "[redacted]" junk');
+  });
+
+  it('redacts a bare or unterminated token, and a line inside a multi-line secret', () => {
+    expect(message('token = glrt-SECRET0123456789\n')).toBe('config.toml:1:9: invalid value: token = [redacted]');
+    expect(message('token = "glrt-SECRET0123456789\n')).not.toContain('SECRET');
+    const text = message('[runners.cache.gcs]\nPrivateKey = """\n-----BEGIN KEY-----\nSECRETKEYMATERIAL \\q\n"""\n');
+    expect(text).toMatch(/^config\.toml:4:\d+: /);
+    expect(text).not.toContain('SECRETKEYMATERIAL');
+  });
+
+  it('cuts a long line short and keeps the message on one line (CRLF too)', () => {
+    const text = message(`a = = "${'x'.repeat(300)}"\r\nb = 1\r\n`);
+    expect(text).not.toMatch(/[\r\n]/);
+    expect(text.endsWith('…')).toBe(true);
+    expect(text.length).toBeLessThan(180);
   });
 });
 

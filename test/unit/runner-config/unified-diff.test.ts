@@ -60,4 +60,56 @@ describe('unifiedDiff', () => {
       else expect(applyDiff(before, diff)).toBe(after);
     }
   });
+
+  it('shows the displayed text in place of each compared line, and a change the display hides as a changed line', () => {
+    const before = 'name = "a"\ntoken = "old-secret"\nx = 1\n';
+    const after = 'name = "a"\ntoken = "new-secret"\nx = 2\n';
+    const diff = unifiedDiff(before, after, 'f', { display: (text) => text.replace(/-secret/g, '') });
+    expect(diff).toBe('--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n name = "a"\n-token = "old"\n-x = 1\n+token = "new"\n+x = 2\n');
+  });
+
+  it('a display that changes the line count: the displayed texts are diffed instead', () => {
+    const diff = unifiedDiff('a\nb\n', 'a\nc\n', 'f', { display: (text) => text.replace('a\n', '') });
+    expect(diff).toBe('--- a/f\n+++ b/f\n@@ -1,1 +1,1 @@\n-b\n+c\n');
+  });
+
+  it('a 200,000-line file: no recursion limit, a hunk per change, in well under a few seconds', () => {
+    const lines = Array.from({ length: 200_000 }, (_, i) => `line ${i % 1000}`);
+    const before = `${lines.join('\n')}\n`;
+    const after = `${lines.map((line, i) => (i % 50_000 === 7 ? `${line} changed` : line)).join('\n')}\n`;
+    const started = Date.now();
+    const diff = unifiedDiff(before, after, 'f');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(diff.match(/^@@/gm)).toHaveLength(4);
+    const replaced = unifiedDiff(before, `${lines.map((line) => `${line}!`).join('\n')}\n`, 'f');
+    expect(replaced.split('\n')).toHaveLength(3 + 2 * 200_000 + 1);
+  });
+
+  it.skipIf(!hasPatch)('long texts past the exact-diff size: split at unique lines, still a diff patch applies, and small', () => {
+    const random = seededRandom(11);
+    for (let round = 0; round < 4; round++) {
+      // Unique lines (like runner names and tokens) between repeated ones (like keys every runner has).
+      const lines = Array.from({ length: 6_000 }, (_, i) => (i % 4 === 0 ? `name = "runner-${i}"` : random.pick(['executor = "docker"', '[runners.docker]', 'x = 1'])));
+      const edited = lines.flatMap((line) => (random.chance(0.02) ? [] : random.chance(0.02) ? [line, 'added = true'] : random.chance(0.02) ? ['changed = 1'] : [line]));
+      const before = `${lines.join('\n')}\n`;
+      const after = `${edited.join('\n')}\n`;
+      const diff = unifiedDiff(before, after, 'f');
+      expect(applyDiff(before, diff)).toBe(after);
+      // Far from "replace everything": about 6% of the lines change.
+      expect(diff.split('\n').filter((line) => /^[-+][^-+]/.test(line)).length).toBeLessThan(1_500);
+    }
+  });
+
+  it.skipIf(!hasPatch)('long texts without a unique line: a shortest diff while it has few edits, else the whole text replaced', () => {
+    const random = seededRandom(13);
+    for (const edits of [5, 60, 3_000]) {
+      const lines = Array.from({ length: 4_000 }, () => random.pick(['a', 'b', 'c', '[[runners]]']));
+      const after = [...lines];
+      for (let e = 0; e < edits; e++) after.splice(random.int(0, after.length - 1), random.int(0, 1), random.pick(['a', 'b', 'd']));
+      const diff = unifiedDiff(`${lines.join('\n')}\n`, `${after.join('\n')}\n`, 'f');
+      expect(applyDiff(`${lines.join('\n')}\n`, diff)).toBe(`${after.join('\n')}\n`);
+      const changed = diff.split('\n').filter((line) => /^[-+][^-+]/.test(line)).length;
+      if (edits <= 60) expect(changed).toBeLessThanOrEqual(2 * edits);
+    }
+  });
 });
