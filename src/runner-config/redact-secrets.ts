@@ -51,6 +51,8 @@ function valueExtent(text: string, start: number): [open: string, end: number, c
     }
     return [quote, text.length, ''];
   }
+  // Redacted already (an error message passes here twice): left as it is, not redacted into `[redacted]]`.
+  if (text.startsWith(REDACTED, start)) return ['', start + REDACTED.length, ''];
   // A bare (invalid) value, as it may stand in a file that does not parse.
   let end = start;
   while (end < text.length && !/[\s,}\]#"']/.test(text[end]!)) end++;

@@ -86,6 +86,13 @@ describe('redactSecrets', () => {
     expect(redactSecrets('token = "glrt-unterminated\nnext = 1')).toBe(`token = "${REDACTED}\nnext = 1`);
     expect(redactSecrets('2:  token = "glrt-in-a-parser-message"')).toBe(`2:  token = "${REDACTED}"`);
   });
+
+  it('gives the same text when run again on its own output', () => {
+    for (const text of ['token = glrt-bare', 'token = "q-secret"', "x = { token = 'l-secret' }", SECRETS_TOML]) {
+      const once = redactSecrets(text);
+      expect(redactSecrets(once)).toBe(once);
+    }
+  });
 });
 
 describe('secretValues / redactValues', () => {
