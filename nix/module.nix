@@ -71,6 +71,8 @@ let
   gcCommands = map (
     name:
     "${cfg.package}/bin/nix-runner gc --daemon ${name}"
+    + " --max-age ${toString cfg.gc.maxAge}"
+    + lib.optionalString (cfg.gc.maxSize != null) " --max-size ${cfg.gc.maxSize}"
     + lib.optionalString (cfg.gc.maxFreed != null) " --max-freed ${toString cfg.gc.maxFreed}"
   ) (builtins.attrNames cfg.daemons);
 
@@ -167,10 +169,33 @@ let
           max-jobs = 4;
         };
         description = ''
-          Extra nix.conf settings of the daemon, on top of nix-runner's (no build users, no
-          sandbox, no substituters, nobody trusted through the socket); the provisioner hands
-          them to the daemon as `NIX_CONFIG`. They end up in the Nix store: put no secret here.
+          Extra nix.conf settings of the daemon, on top of nix-runner's (builds as the `nixbld`
+          build users, no substituters, nobody trusted through the socket, build time limits);
+          the provisioner writes them to a root-only nix.conf inside the daemon container.
+          `build-users-group`, `trusted-users`, `post-build-hook` and `sandbox` are nix-runner's
+          own. These values end up in the Nix store: put no secret here.
         '';
+      };
+      sandbox = mkOption {
+        type = types.bool;
+        default = false;
+        description = ''
+          Run builds in Nix's build sandbox: a builder then sees only its inputs, /build, /dev,
+          /proc and /tmp. The daemon container needs more privilege for it: CAP_SYS_ADMIN and
+          unconfined seccomp, AppArmor and system paths.
+        '';
+      };
+      pidsLimit = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 4096;
+        description = "At most this many processes in the daemon container, builds included; null: nix-runner's default (16384).";
+      };
+      memoryLimit = mkOption {
+        type = types.nullOr (types.either types.ints.positive types.str);
+        default = null;
+        example = "16g";
+        description = "Memory of the daemon container, builds included (bytes, or k/m/g/t); null: half the host's memory.";
       };
     };
   };
@@ -235,6 +260,19 @@ in
         default = "weekly";
         example = "Sun 03:00";
         description = "When to collect garbage, as a systemd calendar event (systemd.time(7)).";
+      };
+
+      maxAge = mkOption {
+        type = types.ints.unsigned;
+        default = 30;
+        description = "Drop the roots the daemon keeps for builds older than this many days, then collect.";
+      };
+
+      maxSize = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "200g";
+        description = "Then drop the oldest build roots until what the rest hold weighs at most this; null: no size limit.";
       };
 
       maxFreed = mkOption {

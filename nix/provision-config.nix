@@ -3,7 +3,8 @@
 # store, so `nix-instantiate --eval --strict --json` checks it anywhere. String context (the store
 # paths of images) is kept, so the generated file depends on what it names.
 {
-  # <name> = { image ? { }, runners ? [ ], settings ? { } }; image = { ref | archive | storePath | flake }
+  # <name> = { image ? { }, runners ? [ ], settings ? { }, sandbox ? false, pidsLimit ? null, memoryLimit ? null };
+  # image = { ref | archive | storePath | flake }
   daemons ? {
     nix-daemon = { };
   },
@@ -100,7 +101,10 @@ let
       runners = map (runner: runnerNames.${runner} or runner) (daemon.runners or [ ]);
       daemon = name;
       nixSettings = nixSettings (daemon.settings or { });
+      sandbox = daemon.sandbox or false;
     }
+    // (if (daemon.pidsLimit or null) == null then { } else { inherit (daemon) pidsLimit; })
+    // (if (daemon.memoryLimit or null) == null then { } else { inherit (daemon) memoryLimit; })
     // imageSource name (daemon.image or { })
     // (if dockerHost == null then { } else { inherit dockerHost; });
 in

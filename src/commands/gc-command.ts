@@ -1,13 +1,21 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_DAEMON } from '../config/schema.js';
+import { DEFAULT_DAEMON, parseByteSize } from '../config/schema.js';
 import { EngineClient } from '../engine/engine-client.js';
-import { collectGarbage, type GcResult } from '../gc/collect-garbage.js';
+import { engineTimeouts } from '../engine/engine-timeouts.js';
+import { DEFAULT_MAX_AGE_DAYS, collectGarbage, type GcResult } from '../gc/collect-garbage.js';
+import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 
 function nonNegative(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('a whole number, 0 or more');
   return number;
+}
+
+function size(value: string): number {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined) throw new InvalidArgumentError('a size: bytes, or a number with k, m, g or t');
+  return bytes;
 }
 
 function renderGc(result: GcResult): string {
@@ -17,23 +25,30 @@ function renderGc(result: GcResult): string {
 export function gcCommand(): Command {
   return new Command('gc')
     .description(
-      "Collect garbage in the shared store, once no job uses the daemon: a running job's fresh output is not\n" +
-        "rooted where the daemon can see it. The daemon's own nix is rooted first. When jobs still run after the\n" +
-        'drain timeout, nothing is collected and the run says so (exit 0).',
+      'Apply the retention policy to the roots the daemon keeps for every build (by age, then by total size,\n' +
+        'oldest first), then collect garbage in the shared store, once no job uses the daemon. When jobs still run\n' +
+        "after the drain timeout, nothing is collected and the run says so (exit 0). A job's own GC removes only\n" +
+        'what no root holds: paths it added or that were substituted, never what the daemon built.',
     )
     .option('--daemon <name>', `daemon container (default ${DEFAULT_DAEMON})`, DEFAULT_DAEMON)
+    .option('--max-age <days>', `drop the roots of builds older than this (default ${DEFAULT_MAX_AGE_DAYS})`, nonNegative, DEFAULT_MAX_AGE_DAYS)
+    .option('--max-size <size>', 'then drop the oldest build roots until what the others hold weighs at most this, e.g. 50g', size)
     .option('--max-freed <bytes>', 'stop after freeing this many bytes', nonNegative)
     .option('--drain-timeout <seconds>', 'how long to wait for running jobs to end', nonNegative, 300)
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .addOption(engineTimeoutOption())
+    .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout: ok, daemon, deleted, freed, skipped')
     .option('-v, --verbose', 'log each step')
-    .action(async (flags: { daemon: string; maxFreed?: number; drainTimeout: number; dockerHost?: string; json?: boolean; verbose?: boolean }) => {
+    .action(async (flags: { daemon: string; maxAge: number; maxSize?: number; maxFreed?: number; drainTimeout: number; dockerHost?: string; json?: boolean; verbose?: boolean } & EngineTimeoutFlags) => {
       process.exitCode = await runCommand(
         flags,
         async (logger) =>
-          collectGarbage(await EngineClient.connect(flags.dockerHost, logger), {
+          collectGarbage(await EngineClient.connect(flags.dockerHost, logger, engineTimeouts(flags)), {
             daemon: flags.daemon,
             ...(flags.maxFreed === undefined ? {} : { maxFreed: flags.maxFreed }),
+            maxAgeMs: flags.maxAge * 24 * 3600 * 1000,
+            ...(flags.maxSize === undefined ? {} : { maxSizeBytes: flags.maxSize }),
             drainTimeoutMs: flags.drainTimeout * 1000,
             logger,
           }),

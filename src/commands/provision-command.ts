@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_DAEMON, DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
+import { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
+import { UserError } from '../errors.js';
 import { loadSettings } from '../config/load-settings.js';
 import { createLoadProgress, nullProgress } from '../image/load-progress.js';
 import { provision, type ProvisionResult } from '../provision/provision.js';
+import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 
-interface ProvisionFlags {
+interface ProvisionFlags extends EngineTimeoutFlags {
   config?: string;
   runnerConfig?: string;
   runner: string[];
@@ -15,6 +17,10 @@ interface ProvisionFlags {
   imageStorePath?: string;
   imageFlake?: string;
   dockerHost?: string;
+  sandbox?: boolean;
+  pidsLimit?: string;
+  memoryLimit?: string;
+  nixSetting: string[];
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -24,14 +30,33 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** `name=value` flags → nix.conf settings; a value with spaces is a list, as in nix.conf itself. */
+function parseNixSettingFlags(flags: string[]): Record<string, string> {
+  return Object.fromEntries(
+    flags.map((flag) => {
+      const eq = flag.indexOf('=');
+      if (eq <= 0) throw new UserError('usage', `--nix-setting ${flag}: expected name=value`, 'e.g. --nix-setting max-jobs=4');
+      return [flag.slice(0, eq).trim(), flag.slice(eq + 1).trim()];
+    }),
+  );
+}
+
+function formatBytes(bytes: number): string {
+  const gib = bytes / 1024 ** 3;
+  return gib >= 1 ? `${Number(gib.toFixed(1))} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
+}
+
 export function renderProvision(result: ProvisionResult): string {
   const d = result.daemon;
   const lines = [
     `${result.dryRun ? 'would be ' : ''}${result.changed ? 'changed' : 'unchanged'}: daemon ${d.name} ${d.action}${d.id ? ` (${d.id.slice(0, 12)})` : ''}`,
     `  image   ${result.image.ref} (${result.image.action})`,
     `  nix     ${d.nix ?? 'known once the image is loaded'}`,
+    `  builds  as build users${d.sandbox ? ', in the sandbox' : ''}; at most ${d.limits.pids} processes, ${formatBytes(d.limits.memoryBytes)} memory${d.rootsBuilds === false ? '; NOT rooted (no shell in the daemon): a job\'s GC can remove them' : ''}`,
+    ...(d.reason ? [`  why     ${d.reason}`] : []),
     `  runners ${result.runners.join(', ') || '(every docker runner)'} in ${result.runnerConfig.path} (${result.runnerConfig.changed ? 'updated' : 'unchanged'})`,
   ];
+  if (result.leftovers.length > 0) lines.push(`  removed leftovers of killed runs: ${result.leftovers.join(', ')}`);
   if (result.dryRun && result.runnerConfig.diff) lines.push(result.runnerConfig.diff.trimEnd());
   return `${lines.join('\n')}\n`;
 }
@@ -52,14 +77,20 @@ export function provisionCommand(): Command {
     .addOption(new Option('--image-archive <file>', 'daemon image from a docker-archive file (docker save; gzip too)').conflicts(['imageStorePath', 'imageFlake']))
     .addOption(new Option('--image-store-path <path>', 'daemon image built from the closure of this nix store path (must hold bin/nix-daemon)').conflicts('imageFlake'))
     .option('--image-flake <ref>', 'daemon image from `nix build <ref>` (a dockerTools image or stream script)')
+    .option('--sandbox', "run builds in nix's sandbox: builders see only their inputs; grants the daemon container\nCAP_SYS_ADMIN and unconfined seccomp, AppArmor and system paths (see README, Security model)")
+    .option('--pids-limit <n>', `at most this many processes in the daemon container, builds included (default ${DEFAULT_PIDS_LIMIT})`)
+    .option('--memory-limit <size>', "memory of the daemon container, builds included, e.g. 8g (default: half the host's memory)")
+    .option('--nix-setting <name=value>', 'a nix.conf setting of the daemon, repeatable (over the settings file\'s nixSettings); e.g. max-jobs=4', collect, [])
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .addOption(engineTimeoutOption())
+    .addOption(engineConnectTimeoutOption())
     .option('--dry-run', 'say what would change (with a diff of config.toml) and change nothing in the engine or config.toml\n(a host nix outside /nix/store is still bundled into the store, a cache)')
     .option('--json', 'print one JSON object on stdout: ok, changed, daemon {name,id,image,nix}, runners; on failure ok:false and error {code,message}')
     .option('-v, --verbose', 'log each step and engine call')
     .addHelpText(
       'after',
       '\nWithout an image flag the image is built from the host\'s own nix (bundled into /nix/store first when it lives\n' +
-        'outside it, e.g. Debian\'s nix-bin).\n\nExit codes: 0 ok, 2 usage, 3 settings, 4 engine, 5 image, 6 daemon, 7 config.toml, 8 nix, 1 bug.',
+        'outside it, e.g. Debian\'s nix-bin).\n\nExit codes: 0 ok, 2 usage, 3 settings, 4 engine (unreachable, failing, or past --engine-timeout), 5 image, 6 daemon, 7 config.toml, 8 nix, 1 bug.',
     )
     .action(async (flags: ProvisionFlags) => {
       process.exitCode = await runCommand(
@@ -75,6 +106,12 @@ export function provisionCommand(): Command {
               imageStorePath: flags.imageStorePath,
               imageFlake: flags.imageFlake,
               dockerHost: flags.dockerHost,
+              engineTimeout: flags.engineTimeout,
+              engineConnectTimeout: flags.engineConnectTimeout,
+              sandbox: flags.sandbox,
+              pidsLimit: flags.pidsLimit === undefined ? undefined : Number(flags.pidsLimit),
+              memoryLimit: flags.memoryLimit,
+              nixSettings: flags.nixSetting.length > 0 ? parseNixSettingFlags(flags.nixSetting) : undefined,
             },
             flags.config,
           );

@@ -31,7 +31,9 @@ export async function loadSettings(flags: ProvisionSettingsInput, configFile?: s
   const sourceKeys = ['imageRef', 'imageArchive', 'imageStorePath', 'imageFlake'];
   const fromFlags = sourceKeys.some((key) => key in given);
   const base = fromFlags ? Object.fromEntries(Object.entries(file).filter(([key]) => !sourceKeys.includes(key))) : file;
-  const result = provisionSettingsSchema.safeParse({ ...base, ...given });
+  // --nix-setting flags add to the file's nixSettings, one by one.
+  const nixSettings = given.nixSettings && typeof base.nixSettings === 'object' ? { nixSettings: { ...(base.nixSettings as object), ...(given.nixSettings as object) } } : {};
+  const result = provisionSettingsSchema.safeParse({ ...base, ...given, ...nixSettings });
   if (!result.success) {
     const lines = formatIssues(result.error);
     throw new UserError('config', `invalid settings${configFile ? ` in ${configFile} or flags` : ''}: ${lines.join(' ')}`, 'see `nix-runner provision --help` for the settings and their types');

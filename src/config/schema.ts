@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { MAX_ENGINE_TIMEOUT } from '../engine/engine-timeouts.js';
+import { PROTECTED_NIX_SETTINGS } from '../daemon/nix-conf.js';
 
 export const DEFAULT_RUNNER_CONFIG = '/etc/gitlab-runner/config.toml';
 export const DEFAULT_DAEMON = 'nix-daemon';
+export const DEFAULT_PIDS_LIMIT = 16384;
 
 // Docker container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* ; the daemon name also prefixes its volumes.
 const containerName = z
@@ -33,6 +36,26 @@ export const declaredRunnerSchema = z
 
 export type DeclaredRunnerSettings = z.output<typeof declaredRunnerSchema>;
 
+/** "512m", "8g", "1073741824" or a number → bytes (k, m, g, t: powers of 1024). */
+export function parseByteSize(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  const match = /^(\d+)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+  if (!match) return undefined;
+  const bytes = Number(match[1]) * 1024 ** ' kmgt'.indexOf(match[2]!.toLowerCase() || ' ');
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+const byteSize = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined || bytes < 64 * 1024 * 1024) {
+    ctx.addIssue({ code: 'custom', message: 'a size of at least 64m: bytes, or a number with k, m, g or t' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const engineSeconds = z.number().positive().max(MAX_ENGINE_TIMEOUT, `at most ${MAX_ENGINE_TIMEOUT} (a day)`);
+
 const nixSettingValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
 /**
@@ -53,18 +76,38 @@ export const provisionSettingsSchema = z
     /** Extra nix.conf settings of the daemon, e.g. { substituters = "https://cache.nixos.org" }. */
     nixSettings: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a nix.conf setting name'), nixSettingValue).default({}),
     /**
+     * Nix's build sandbox (sandbox = true): builders see only their inputs. The daemon container then
+     * needs CAP_SYS_ADMIN and unconfined seccomp, AppArmor and system paths.
+     */
+    sandbox: z.boolean().default(false),
+    /** At most this many processes in the daemon container, builds included. */
+    pidsLimit: z.int().min(64).default(DEFAULT_PIDS_LIMIT),
+    /** Memory of the daemon container, builds included: bytes, or a size like "8g" (default: half the host's memory). */
+    memoryLimit: byteSize.optional(),
+    /**
      * Runners nix-runner writes into config.toml; those it wrote earlier and no longer declared here are
      * removed. Absent (e.g. a run by hand without --config): the runners declared earlier stay as they are.
      */
     declaredRunners: z.array(declaredRunnerSchema).optional(),
     /** Engine address; default: DOCKER_HOST, else the local socket. */
     dockerHost: z.string().min(1).optional(),
+    /**
+     * Seconds each engine call may take; an image load or a copy may take longer while it makes progress,
+     * a wait for a container only needs the engine to keep answering. Past it: exit 4. Default 60 (engine-timeouts.ts).
+     */
+    engineTimeout: engineSeconds.optional(),
+    /** Seconds to connect to the engine and get its first answer; default: the smaller of 10 and engineTimeout. */
+    engineConnectTimeout: engineSeconds.optional(),
   })
   .strict()
   .superRefine((settings, ctx) => {
     const sources = (['imageRef', 'imageArchive', 'imageStorePath', 'imageFlake'] as const).filter((key) => settings[key] !== undefined);
     if (sources.length > 1) {
       ctx.addIssue({ code: 'custom', message: `give one image source, not ${sources.join(' and ')}`, path: [sources[1]!] });
+    }
+    for (const key of Object.keys(settings.nixSettings).filter((name) => PROTECTED_NIX_SETTINGS.includes(name))) {
+      const instead = key.startsWith('sandbox') ? '; use the sandbox setting' : '';
+      ctx.addIssue({ code: 'custom', message: `${key} is set by nix-runner: the trust model depends on it${instead}`, path: ['nixSettings', key] });
     }
     const declared = settings.declaredRunners ?? [];
     declared.forEach((runner, index) => {

@@ -1,45 +1,76 @@
 import { createHash } from 'node:crypto';
 import type { ContainerSpec } from '../engine/engine-types.js';
-import { DB_DIR, LABEL_DAEMON, LABEL_MANAGED, LABEL_NIX, LABEL_SPEC_HASH, SOCKET_DIR, STORE_DIR, daemonVolumes } from './daemon-names.js';
+import { DB_DIR, LABEL_NIX, LABEL_SPEC_HASH, ROOTS_DIR, SOCKET_DIR, STORE_DIR, daemonVolumes, generationLabels } from './daemon-names.js';
+import { NIX_CONF_DIR, POST_BUILD_HOOK, renderNixConf, type NixSettingValue } from './nix-conf.js';
+
+export interface DaemonLimits {
+  /** At most this many processes in the daemon container (its builds included). */
+  pids: number;
+  /** At most this many bytes of memory for the daemon container (its builds included). */
+  memoryBytes: number;
+}
 
 export interface DaemonInputs {
   daemon: string;
   imageId: string;
   nixPath: string;
-  /** nix.conf text, given as NIX_CONFIG: it applies to any image and overrides the image's own nix.conf. */
-  nixConf: string;
+  /** The operator's nix.conf settings, over nix-runner's defaults. */
+  nixSettings: Record<string, NixSettingValue>;
+  /** Nix's build sandbox: more privilege for the daemon container, much less for every builder. */
+  sandbox: boolean;
+  limits: DaemonLimits;
 }
+
+// What nix's build sandbox needs in a container (measured with Docker 20.10): mount namespaces and /proc.
+const SANDBOX_CAPS = ['SYS_ADMIN'];
+const SANDBOX_SECURITY = ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined'];
 
 /**
  * Everything that shapes the daemon container, hashed: the same hash means the running container is
- * already what is wanted. Each generation gets its own socket volume, so a new daemon never takes over
- * the socket that jobs of the old one use until it has proved it answers.
+ * already what is wanted. Version 2: builds as build users, nix.conf in a root-only file, GC roots.
  */
-export function daemonSpecHash({ daemon, imageId, nixPath, nixConf }: DaemonInputs): string {
-  const identity = { version: 1, daemon, imageId, nixPath, nixConf };
+export function daemonSpecHash({ daemon, imageId, nixPath, nixSettings, sandbox, limits }: DaemonInputs): string {
+  const identity = { version: 2, daemon, imageId, nixPath, nixSettings, sandbox, limits };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
-export function daemonContainerSpec(inputs: DaemonInputs, name: string): ContainerSpec {
+/**
+ * The daemon's nix.conf: the image's own first (e.g. a bundled nix's build-hook), then nix-runner's
+ * settings, which win. `hook`: whether the container has a shell to run the post-build hook.
+ */
+export function daemonNixConf(inputs: Pick<DaemonInputs, 'nixSettings' | 'sandbox'>, hook: boolean): string {
+  return `!include /etc/nix/nix.conf\n${renderNixConf(inputs.nixSettings, { sandbox: inputs.sandbox, postBuildHook: hook ? POST_BUILD_HOOK : '' })}`;
+}
+
+/**
+ * The container of one daemon generation: `generation` is its own id (its socket volume is named after
+ * it), `run` the nix-runner run that makes it (a killed run's candidate is a leftover).
+ */
+export function daemonContainerSpec(inputs: DaemonInputs, name: string, { generation, run }: { generation: string; run: string }): ContainerSpec {
   const hash = daemonSpecHash(inputs);
-  const volumes = daemonVolumes(inputs.daemon, hash);
+  const volumes = daemonVolumes(inputs.daemon, generation);
   return {
     name,
     image: inputs.imageId,
     entrypoint: [`${inputs.nixPath}/bin/nix-daemon`],
     cmd: [],
-    env: [`PATH=${inputs.nixPath}/bin:/bin`, `NIX_CONFIG=${inputs.nixConf}`],
+    // nix.conf is a file only root can read (see daemon-files.ts): an environment variable would be
+    // readable by every builder through /proc and by anyone who can inspect the container.
+    env: [`PATH=${inputs.nixPath}/bin:/bin`, `NIX_CONF_DIR=${NIX_CONF_DIR}`],
     labels: {
-      [LABEL_MANAGED]: 'true',
-      [LABEL_DAEMON]: inputs.daemon,
+      ...generationLabels(inputs.daemon, generation, run),
       [LABEL_SPEC_HASH]: hash,
       [LABEL_NIX]: inputs.nixPath,
     },
     mounts: [
       { volume: volumes.store, target: STORE_DIR },
       { volume: volumes.db, target: DB_DIR },
+      { volume: volumes.roots, target: ROOTS_DIR },
       { volume: volumes.socket, target: SOCKET_DIR },
     ],
     restartUnlessStopped: true,
+    pidsLimit: inputs.limits.pids,
+    memoryBytes: inputs.limits.memoryBytes,
+    ...(inputs.sandbox ? { capAdd: SANDBOX_CAPS, securityOpt: SANDBOX_SECURITY } : {}),
   };
 }

@@ -1,8 +1,27 @@
+import { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { LABEL_MANAGED, LABEL_SPEC_HASH, candidateName, daemonVolumes, retiredName } from './daemon-names.js';
-import { daemonContainerSpec, daemonSpecHash, type DaemonInputs } from './daemon-spec.js';
+import { pathsOfRegistration } from '../nix/closure.js';
+import { packLayer } from '../image/archive/layer-tar.js';
+import { checkDaemon } from './check-daemon.js';
+import { daemonFileEntries } from './daemon-files.js';
+import { currentRunId } from '../leftovers/run-id.js';
+import {
+  DAEMON_PROFILE,
+  LABEL_DAEMON,
+  LABEL_MANAGED,
+  LABEL_SPEC_HASH,
+  candidateName,
+  daemonVolumes,
+  generationLabels,
+  generationOf,
+  isDaemonGeneration,
+  newGenerationId,
+  retiredName,
+} from './daemon-names.js';
+import { daemonContainerSpec, daemonNixConf, daemonSpecHash, type DaemonInputs } from './daemon-spec.js';
+import { findHookShell } from './hook-shell.js';
 import { removeDrainedDaemons, retireDaemon } from './retire-daemon.js';
 import { seedStore } from './seed-store.js';
 import { waitDaemonReady, type ReadyOptions } from './wait-ready.js';
@@ -17,7 +36,15 @@ export interface DaemonOutcome {
   nix: string;
   action: DaemonAction;
   seeded: number;
+  /** Why a daemon whose spec had not changed was replaced (it failed its check). */
+  reason?: string;
+  /** Store paths of its nix that had been modified and were restored. */
+  repaired?: string[];
+  /** Whether each build's outputs are rooted, so that a job's GC cannot delete them (needs a shell in the daemon). */
+  rootsBuilds?: boolean;
 }
+
+type Inputs = DaemonInputs & { registration: () => Promise<string> };
 
 export interface ReconcileOptions {
   dryRun?: boolean;
@@ -32,44 +59,57 @@ export interface ReconcileOptions {
  */
 export async function reconcileDaemon(
   engine: EngineClient,
-  inputs: DaemonInputs & { registration: () => Promise<string> },
+  inputs: Inputs,
   { dryRun = false, logger = nullLogger, ready }: ReconcileOptions = {},
 ): Promise<DaemonOutcome> {
   const hash = daemonSpecHash(inputs);
-  const outcome = (action: DaemonAction, id?: string, seeded = 0): DaemonOutcome => ({
+  let reason: string | undefined;
+  let repair: string[] = [];
+  const outcome = (action: DaemonAction, id?: string, extra: Partial<DaemonOutcome> = {}): DaemonOutcome => ({
     name: inputs.daemon,
     ...(id ? { id } : {}),
     image: inputs.imageId,
     nix: inputs.nixPath,
     action,
-    seeded,
+    seeded: 0,
+    ...(reason ? { reason } : {}),
+    ...extra,
   });
   const current = await engine.inspectContainer(inputs.daemon);
   if (current && current.labels[LABEL_MANAGED] !== 'true') {
     throw new UserError('daemon', `a container named ${inputs.daemon} exists and was not made by nix-runner`, 'remove it, or choose another name with --daemon');
   }
   if (current && current.labels[LABEL_SPEC_HASH] === hash) {
-    if (current.running) {
+    if (!current.running) {
+      if (dryRun) return outcome('started', current.id);
+      await engine.startContainer(current.id);
+      await waitDaemonReady(engine, current.id, inputs.nixPath, ready);
+    }
+    const health = await checkDaemon(engine, current.id, inputs.nixPath);
+    if (health.ok) {
       // Old daemons kept for their running jobs go once those jobs have ended.
       if (!dryRun) await removeDrainedDaemons(engine, inputs.daemon, [current.id], logger);
-      return outcome('unchanged', current.id);
+      return outcome(current.running ? 'unchanged' : 'started', current.id);
     }
-    if (dryRun) return outcome('started', current.id);
-    await engine.startContainer(current.id);
-    await waitDaemonReady(engine, current.id, inputs.nixPath, ready);
-    return outcome('started', current.id);
+    reason = health.reason;
+    repair = health.modified;
+    logger.warn(`daemon ${inputs.daemon}: ${reason}; replacing it (the store is kept)`);
   }
   if (dryRun) return outcome(current ? 'replaced' : 'created', current?.id);
 
-  const volumes = daemonVolumes(inputs.daemon, hash);
-  const labels = { [LABEL_MANAGED]: 'true' };
+  // A new generation: an id of its own, never one an earlier image had (its socket may still be mounted).
+  const generation = newGenerationId();
+  const volumes = daemonVolumes(inputs.daemon, generation);
+  const labels = { [LABEL_MANAGED]: 'true', [LABEL_DAEMON]: inputs.daemon };
   await engine.ensureVolume(volumes.store, labels);
   await engine.ensureVolume(volumes.db, labels);
-  const { copied } = await seedStore(engine, { ...inputs, registration: await inputs.registration(), volumes }, logger);
+  await engine.ensureVolume(volumes.roots, labels);
+  const registration = await inputs.registration();
+  const { copied, repaired } = await seedStore(engine, { ...inputs, registration, volumes, repair }, logger);
 
-  const candidate = await startCandidate(engine, inputs, logger, ready);
+  const { id: candidate, rootsBuilds } = await startCandidate(engine, inputs, generation, pathsOfRegistration(registration), logger, ready);
   if (current) {
-    await engine.renameContainer(current.id, retiredName(inputs.daemon, current.id));
+    await engine.renameContainer(current.id, retiredName(inputs.daemon, generationOf(inputs.daemon, current) ?? current.id.slice(0, 12)));
     try {
       await engine.renameContainer(candidate, inputs.daemon);
     } catch (error: unknown) {
@@ -82,21 +122,47 @@ export async function reconcileDaemon(
     await engine.renameContainer(candidate, inputs.daemon);
   }
   await removeDrainedDaemons(engine, inputs.daemon, [candidate], logger);
-  return outcome(current ? 'replaced' : 'created', candidate, copied.length);
+  return outcome(current ? 'replaced' : 'created', candidate, { seeded: copied.length, rootsBuilds, ...(repaired.length > 0 ? { repaired } : {}) });
 }
 
-async function startCandidate(engine: EngineClient, inputs: DaemonInputs, logger: Logger, ready?: ReadyOptions): Promise<string> {
+/**
+ * Creates the daemon container, gives it its users and root-only nix.conf before its first start (so
+ * that no image source falls back to root builds), and waits until it answers; its nix is then rooted.
+ */
+async function startCandidate(
+  engine: EngineClient,
+  inputs: DaemonInputs,
+  generation: string,
+  closure: string[],
+  logger: Logger,
+  ready?: ReadyOptions,
+): Promise<{ id: string; rootsBuilds: boolean }> {
   const name = candidateName(inputs.daemon);
-  const spec = daemonContainerSpec(inputs, name);
-  const socket = daemonVolumes(inputs.daemon, daemonSpecHash(inputs)).socket;
+  const run = currentRunId();
+  const spec = daemonContainerSpec(inputs, name, { generation, run });
+  const socket = daemonVolumes(inputs.daemon, generation).socket;
   const stale = await engine.inspectContainer(name);
+  // Leftovers of killed runs are gone by now (leftovers.ts): what is left under this name is not ours.
+  if (stale && !isDaemonGeneration(stale.labels, inputs.daemon)) {
+    throw new UserError(
+      'daemon',
+      `a container named ${name} exists and was not made by nix-runner`,
+      `nix-runner starts each new daemon generation under that name and never removes what it did not create: rename or remove it (docker rm ${name}), or choose another --daemon`,
+    );
+  }
   if (stale) await engine.removeContainer(stale.id);
-  await engine.ensureVolume(socket, { [LABEL_MANAGED]: 'true' });
+  await engine.ensureVolume(socket, generationLabels(inputs.daemon, generation, run));
   const started = logger.start(`starting ${name}`);
   const id = await engine.createContainer(spec);
+  let shell: string[] | undefined;
   try {
+    shell = await findHookShell(engine, id, closure);
+    if (!shell) logger.warn(`no shell in ${inputs.nixPath}'s closure or the image: builds are not rooted, so a job's GC can remove them`);
+    const files = daemonFileEntries({ nixConf: daemonNixConf(inputs, shell !== undefined), nixPath: inputs.nixPath, ...(shell ? { shell } : {}) });
+    await engine.copyIn(id, '/', Readable.from(packLayer({ kind: 'fixed', entries: files }) as AsyncIterable<Buffer>));
     await engine.startContainer(id);
     await waitDaemonReady(engine, id, inputs.nixPath, ready);
+    await rootDaemonNix(engine, id, inputs.nixPath);
   } catch (error: unknown) {
     await discardCandidate(engine, id, socket);
     if (error instanceof UserError) throw error;
@@ -105,7 +171,13 @@ async function startCandidate(engine: EngineClient, inputs: DaemonInputs, logger
     });
   }
   logger.stop(`new nix-daemon answers`, started);
-  return id;
+  return { id, rootsBuilds: shell !== undefined };
+}
+
+/** The daemon's own nix must survive any GC, a job's included, while a daemon generation runs it. */
+async function rootDaemonNix(engine: EngineClient, id: string, nixPath: string): Promise<void> {
+  const root = await engine.exec(id, [`${nixPath}/bin/nix-env`, '--profile', DAEMON_PROFILE, '--set', nixPath]);
+  if (root.exitCode !== 0) throw new Error(`cannot root the daemon's nix: ${root.stderr.trim().split('\n').at(-1) ?? ''}`);
 }
 
 async function discardCandidate(engine: EngineClient, id: string, socketVolume: string): Promise<void> {

@@ -1,17 +1,25 @@
+import { randomBytes } from 'node:crypto';
 import type { EngineClient } from '../engine/engine-client.js';
+import type { VolumeMount } from '../engine/engine-types.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { pathsOfRegistration } from '../nix/closure.js';
 import { storeBaseName } from '../nix/store-path.js';
+import { currentRunId } from '../leftovers/run-id.js';
+import { helperLabels } from './daemon-names.js';
 
 const SEED_ROOT = '/nix-runner/seed';
 
 export interface SeedInput {
+  /** The daemon whose volumes these are: its helpers are labelled with it (leftovers of killed runs go). */
+  daemon: string;
   imageId: string;
   nixPath: string;
   /** `nix-store --dump-db` text of the image's closure. */
   registration: string;
   volumes: { store: string; db: string };
+  /** Valid paths whose contents were modified: restored from the image. */
+  repair?: string[];
 }
 
 /**
@@ -20,10 +28,12 @@ export interface SeedInput {
  * registers them. Runs in throwaway containers of the image itself with the volumes mounted under a
  * chroot store (/nix-runner/seed), so the image needs nothing but its nix, not even a shell.
  */
-export async function seedStore(engine: EngineClient, input: SeedInput, logger: Logger = nullLogger): Promise<{ copied: string[] }> {
+export async function seedStore(engine: EngineClient, input: SeedInput, logger: Logger = nullLogger): Promise<{ copied: string[]; repaired: string[] }> {
   const closure = pathsOfRegistration(input.registration);
+  const labels = helperLabels(currentRunId(), input.daemon);
   const base = {
     image: input.imageId,
+    labels,
     env: ['NIX_CONFIG=build-users-group =\nsandbox = false'],
     mounts: [
       { volume: input.volumes.store, target: `${SEED_ROOT}/nix/store` },
@@ -34,12 +44,14 @@ export async function seedStore(engine: EngineClient, input: SeedInput, logger: 
   const check = await engine.runOnce({ ...base, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, '--check-validity', '--print-invalid', ...closure] });
   if (check.exitCode !== 0) throw seedError('checking the store volume', check.stderr);
   const invalid = check.stdout.split('\n').filter(Boolean);
-  if (invalid.length === 0) return { copied: [] };
+  const repair = (input.repair ?? []).filter((path) => !invalid.includes(path));
+  if (repair.length > 0) await repairStorePaths(engine, { ...input, base, nixStore }, repair, logger);
+  if (invalid.length === 0) return { copied: [], repaired: repair };
 
   const started = logger.start(`seeding ${invalid.length} store paths into ${input.volumes.store}`);
   // Two holders: the engine locks a container for the whole of an archive request, so reading from
   // and writing to the same one at once would wait forever.
-  const source = await engine.createContainer({ image: input.imageId, entrypoint: [nixStore], cmd: ['--version'] });
+  const source = await engine.createContainer({ image: input.imageId, labels, entrypoint: [nixStore], cmd: ['--version'] });
   const target = await engine.createContainer({ ...base, entrypoint: [nixStore], cmd: ['--version'] });
   try {
     for (const path of invalid) {
@@ -52,7 +64,34 @@ export async function seedStore(engine: EngineClient, input: SeedInput, logger: 
   const load = await engine.runOnce({ ...base, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, '--load-db'] }, input.registration);
   if (load.exitCode !== 0) throw seedError('registering the copied paths', load.stderr);
   logger.stop(`seeded ${invalid.length} store paths into ${input.volumes.store}`, started);
-  return { copied: invalid };
+  return { copied: invalid, repaired: repair };
+}
+
+/**
+ * Restores valid paths whose contents changed, with nix's own repair: the image's store is the
+ * substituter (its db registered first in a scratch volume), and nix swaps each path atomically, so
+ * files added to a path go too.
+ */
+async function repairStorePaths(
+  engine: EngineClient,
+  { imageId, registration, volumes, base, nixStore }: SeedInput & { base: { image: string; labels: Record<string, string>; env: string[]; mounts: VolumeMount[] }; nixStore: string },
+  paths: string[],
+  logger: Logger,
+): Promise<void> {
+  const started = logger.start(`repairing ${paths.length} modified store paths in ${volumes.store}`);
+  const scratch = `${volumes.store}-repair-${randomBytes(4).toString('hex')}`;
+  await engine.ensureVolume(scratch, base.labels);
+  try {
+    const withDb = { ...base, mounts: [...base.mounts, { volume: scratch, target: '/nix/var/nix/db' }] };
+    const load = await engine.runOnce({ ...withDb, image: imageId, entrypoint: [nixStore], cmd: ['--load-db'] }, registration);
+    if (load.exitCode !== 0) throw seedError('registering the image\'s own paths for a repair', load.stderr);
+    const options = ['--option', 'substituters', 'local', '--option', 'require-sigs', 'false'];
+    const repair = await engine.runOnce({ ...withDb, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, ...options, '--repair-path', ...paths] });
+    if (repair.exitCode !== 0) throw seedError('repairing modified store paths', repair.stderr);
+  } finally {
+    await engine.removeVolume(scratch);
+  }
+  logger.stop(`repaired ${paths.join(' ')}`, started);
 }
 
 function seedError(step: string, stderr: string): UserError {

@@ -3,7 +3,11 @@ import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
+import { applyRetention } from './apply-retention.js';
 import { splitStaleUsers, storeUsers } from '../daemon/daemon-users.js';
+
+export const DEFAULT_MAX_AGE_DAYS = 30;
+const DEFAULT_MAX_AGE_MS = DEFAULT_MAX_AGE_DAYS * 24 * 3600 * 1000;
 
 export interface GcOptions {
   daemon: string;
@@ -13,6 +17,9 @@ export interface GcOptions {
   /** A job container stopped (or never started) for this long is a leftover, not a user (splitStaleUsers). */
   staleAfterMs?: number;
   pollMs?: number;
+  /** Retention of build roots: older ones go, and the oldest go past this total size. */
+  maxAgeMs?: number;
+  maxSizeBytes?: number;
   logger?: Logger;
 }
 
@@ -23,11 +30,11 @@ export interface GcResult {
   skipped?: string;
   /** Job containers not waited for: stopped for longer than the stale time (GitLab Runner removes its own). */
   stale?: string[];
+  /** Roots the retention policy dropped before collecting. */
+  rootsDropped?: number;
   deleted: number;
   freed: string;
 }
-
-export const DAEMON_ROOT = '/nix/var/nix/gcroots/nix-runner-daemon';
 
 /** "3 store paths deleted, 0.12 MiB freed" → its parts. */
 export function parseGcSummary(output: string): { deleted: number; freed: string } {
@@ -36,16 +43,17 @@ export function parseGcSummary(output: string): { deleted: number; freed: string
 }
 
 /**
- * A job's `result` link is registered as a root pointing at a path the daemon cannot see, so GC would
- * take a running job's fresh output for garbage: collect only once no job uses the daemon. Users are job
+ * The daemon roots what it builds and its own nix (see daemon-files.ts); this applies the retention
+ * policy to those roots, then collects. Substituted or added paths are not rooted, and a job's `result`
+ * link is registered as a root pointing at a path the daemon cannot see: collect only once no job uses the daemon. Users are job
  * containers of any of its generations in any state (a job between two stages is stopped), except those
  * stopped for longer than `staleAfterMs`: GitLab Runner removes its build containers at the end of a job,
- * so those were left behind and would block GC forever. Daemon generations are never users. The
- * daemon's own nix is rooted first; a job that starts during the collection is not protected.
+ * so those were left behind and would block GC forever. Daemon generations are never users. A job
+ * that starts during the collection is not protected.
  */
 export async function collectGarbage(
   engine: EngineClient,
-  { daemon, maxFreed, drainTimeoutMs = 300_000, staleAfterMs = 3_600_000, pollMs = 1000, logger = nullLogger }: GcOptions,
+  { daemon, maxFreed, maxAgeMs = DEFAULT_MAX_AGE_MS, maxSizeBytes, drainTimeoutMs = 300_000, staleAfterMs = 3_600_000, pollMs = 1000, logger = nullLogger }: GcOptions,
 ): Promise<GcResult> {
   const container = await engine.inspectContainer(daemon);
   const nixPath = container?.labels[LABEL_NIX];
@@ -71,14 +79,13 @@ export async function collectGarbage(
   }
 
   const nixStore = `${nixPath}/bin/nix-store`;
-  const root = await engine.exec(container.id, [nixStore, '--realise', nixPath, '--add-root', DAEMON_ROOT]);
-  if (root.exitCode !== 0) throw new UserError('daemon', `cannot root the daemon's nix: ${lastLine(root.stderr)}`, `check the daemon: docker logs ${daemon}`);
+  const rootsDropped = await applyRetention(engine, { id: container.id, name: daemon, nixPath }, { maxAgeMs, maxSizeBytes }, logger);
   const started = logger.start(`collecting garbage in ${daemon}`);
   const gc = await engine.exec(container.id, [nixStore, '--gc', ...(maxFreed === undefined ? [] : ['--max-freed', String(maxFreed)])]);
   if (gc.exitCode !== 0) throw new UserError('daemon', `nix-store --gc failed in ${daemon}: ${lastLine(gc.stderr)}`, `check the daemon: docker logs ${daemon}`);
   const summary = parseGcSummary(`${gc.stdout}\n${gc.stderr}`);
   logger.stop(`${summary.deleted} store paths deleted, ${summary.freed} freed`, started);
-  return { ok: true, daemon, ...leftovers, ...summary };
+  return { ok: true, daemon, ...leftovers, rootsDropped, ...summary };
 }
 
 function lastLine(text: string): string {

@@ -11,15 +11,20 @@ export async function dumpRegistration(paths: string[], tools: NixTools = {}): P
   return `${await runNix('nix-store', ['--dump-db', ...paths], tools)}\n`;
 }
 
-/** Store paths listed in a `--dump-db` text: each record starts with the path, then hash, size, deriver, reference count. */
+/** Store paths listed in a `--dump-db` text, in its order. */
 export function pathsOfRegistration(registration: string): string[] {
+  return [...registrationRecords(registration).keys()];
+}
+
+/** The records of a `--dump-db` text: path, then narHash, narSize, deriver, reference count, references. */
+export function registrationRecords(registration: string): Map<string, { narSize: number; references: string[] }> {
   const lines = registration.split('\n');
-  const paths: string[] = [];
+  const records = new Map<string, { narSize: number; references: string[] }>();
   let i = 0;
   while (i < lines.length && lines[i] !== '') {
-    paths.push(lines[i]!);
-    const references = Number(lines[i + 4]);
-    i += 5 + references;
+    const count = Number(lines[i + 4]);
+    records.set(lines[i]!, { narSize: Number(lines[i + 2]), references: lines.slice(i + 5, i + 5 + count) });
+    i += 5 + count;
   }
-  return paths;
+  return records;
 }

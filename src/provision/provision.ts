@@ -1,8 +1,11 @@
 import type { ProvisionSettings } from '../config/schema.js';
 import { reconcileDaemon, type DaemonOutcome } from '../daemon/reconcile-daemon.js';
-import { renderNixConf } from '../daemon/nix-conf.js';
+import type { DaemonLimits } from '../daemon/daemon-spec.js';
+import { daemonLimits } from '../daemon/daemon-limits.js';
 import { EngineClient } from '../engine/engine-client.js';
+import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { readImageRegistration } from '../image/image-registration.js';
+import { removeLeftovers } from '../leftovers/leftovers.js';
 import { describeSource, resolveDaemonImage, type ImageSource } from '../image/resolve-daemon-image.js';
 import type { LoadProgress } from '../image/load-progress.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
@@ -16,10 +19,12 @@ export interface ProvisionResult {
   ok: true;
   changed: boolean;
   dryRun: boolean;
-  daemon: Omit<DaemonOutcome, 'image' | 'nix'> & { image: string; nix?: string };
+  daemon: Omit<DaemonOutcome, 'image' | 'nix'> & { image: string; nix?: string; sandbox: boolean; limits: DaemonLimits };
   image: ResolvedImage;
   runners: string[];
   runnerConfig: { path: string; changed: boolean; diff: string };
+  /** What killed runs had left behind (helpers, an interrupted generation, its socket volume): removed first. */
+  leftovers: string[];
 }
 
 // In a dry run whose image is not loaded yet, its nix is unknown: the diff shows this in its place.
@@ -50,7 +55,7 @@ export async function provision(settings: ProvisionSettings, { dryRun = false, l
   const configure = (nix: string, dry: boolean) =>
     applyRunnerConfig({ path: settings.runnerConfig, runners: settings.runners, declared, managed: jobSettings(settings.daemon, nix), dryRun: dry, logger });
   await configure(UNKNOWN_NIX, true);
-  const engine = await EngineClient.connect(settings.dockerHost, logger);
+  const engine = await EngineClient.connect(settings.dockerHost, logger, engineTimeouts(settings));
   const run = () => provisionSteps(engine, settings, configure, { dryRun, logger, ...(progress ? { progress } : {}) });
   return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
 }
@@ -61,11 +66,14 @@ async function provisionSteps(
   configure: (nix: string, dryRun: boolean) => ReturnType<typeof applyRunnerConfig>,
   { dryRun, logger, progress }: ProvisionOptions & { dryRun: boolean; logger: Logger },
 ): Promise<ProvisionResult> {
+  // Under the provision lock: anything of this daemon made by another run is a leftover of a killed one.
+  const removed = dryRun ? undefined : await removeLeftovers(engine, settings.daemon, logger);
+  const leftovers = removed ? [...removed.containers, ...removed.volumes].map((leftover) => leftover.name) : [];
   const source = imageSource(settings);
-  const image = await resolveDaemonImage(engine, source, { dryRun, logger, ...(progress ? { progress } : {}) });
+  const image = await resolveDaemonImage(engine, source, { dryRun, logger, daemon: settings.daemon, ...(progress ? { progress } : {}) });
   logger.debug(`daemon image from ${describeSource(source)}: ${image.ref} (${image.action})`);
 
-  let daemon: ProvisionResult['daemon'];
+  let daemon: Omit<ProvisionResult['daemon'], 'sandbox' | 'limits'>;
   if (image.id && image.nixPath) {
     const { id, nixPath } = image;
     daemon = await reconcileDaemon(
@@ -74,18 +82,22 @@ async function provisionSteps(
         daemon: settings.daemon,
         imageId: id,
         nixPath,
-        nixConf: renderNixConf(settings.nixSettings),
-        registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath)),
+        nixSettings: settings.nixSettings,
+        sandbox: settings.sandbox,
+        limits: daemonLimits(settings),
+        registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath, settings.daemon)),
       },
       { dryRun, logger },
     );
   } else {
     daemon = { name: settings.daemon, image: image.ref, action: 'created', seeded: 0 };
   }
+  const daemonResult = { ...daemon, sandbox: settings.sandbox, limits: daemonLimits(settings) };
 
   const nix = daemon.nix ?? image.nixPath;
   if (nix === undefined && !dryRun) throw new Error(`the nix store path of ${image.ref} is unknown`);
   const runnerConfig = await configure(nix ?? UNKNOWN_NIX, dryRun);
-  const changed = image.action !== 'present' || daemon.action !== 'unchanged' || runnerConfig.changed;
-  return { ok: true, changed, dryRun, daemon, image, runners: runnerConfig.runners, runnerConfig: { path: runnerConfig.path, changed: runnerConfig.changed, diff: runnerConfig.diff } };
+  const changed = image.action !== 'present' || daemon.action !== 'unchanged' || runnerConfig.changed || leftovers.length > 0;
+  const runnerConfigResult = { path: runnerConfig.path, changed: runnerConfig.changed, diff: runnerConfig.diff };
+  return { ok: true, changed, dryRun, daemon: daemonResult, image, runners: runnerConfig.runners, runnerConfig: runnerConfigResult, leftovers };
 }

@@ -35,7 +35,7 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
     const configs = await provisionConfigs({});
 
     expect(configs).toEqual({
-      'nix-daemon': { daemon: 'nix-daemon', runnerConfig: nixosRunnerConfig, runners: [], nixSettings: {} },
+      'nix-daemon': { daemon: 'nix-daemon', runnerConfig: nixosRunnerConfig, runners: [], nixSettings: {}, sandbox: false },
     });
     expectValid(configs['nix-daemon']);
   });
@@ -55,6 +55,9 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
             'fallback': false,
             'netrc-file': [null],
           },
+          sandbox: true,
+          pidsLimit: 4096,
+          memoryLimit: '16g',
         },
       },
       runnerNames: { nix: 'nix_ci-host_0123456789ab' },
@@ -74,6 +77,9 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
         'keep-outputs': true,
         fallback: false,
       },
+      sandbox: true,
+      pidsLimit: 4096,
+      memoryLimit: '16g',
     });
   });
 

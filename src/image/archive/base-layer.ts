@@ -1,3 +1,4 @@
+import { daemonAccounts } from '../../daemon/build-users.js';
 import type { LayerEntry } from './layer-tar.js';
 
 export interface BaseLayerInput {
@@ -5,19 +6,17 @@ export interface BaseLayerInput {
   registration: string;
 }
 
-const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/var/empty:/bin/false\n';
-const GROUP = 'root:x:0:\nnogroup:x:65534:\n';
-
-/** The small last layer: users, nix.conf, the empty nix state dirs and the db registration to load at start. Depth-first, names in byte order. */
+/** The small last layer: users (root and the build users), nix.conf, the empty nix state dirs and the db registration to load at start. Depth-first, names in byte order. */
 export function baseLayerEntries({ nixConf, registration }: BaseLayerInput): LayerEntry[] {
   const dir = (name: string, mode = 0o755): LayerEntry => ({ type: 'directory', name, mode });
   const file = (name: string, content: string): LayerEntry => ({ type: 'file', name, mode: 0o644, content });
+  const { passwd, group } = daemonAccounts();
   return [
     dir('etc'),
-    file('etc/group', GROUP),
+    file('etc/group', group),
     dir('etc/nix'),
     file('etc/nix/nix.conf', nixConf),
-    file('etc/passwd', PASSWD),
+    file('etc/passwd', passwd),
     dir('nix'),
     dir('nix/var'),
     dir('nix/var/nix'),

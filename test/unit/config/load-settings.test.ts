@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_DAEMON, DEFAULT_RUNNER_CONFIG } from '../../../src/config/schema.js';
+import { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG } from '../../../src/config/schema.js';
 import { loadSettings, readSettingsFile } from '../../../src/config/load-settings.js';
 import { UserError } from '../../../src/errors.js';
 
@@ -68,7 +68,14 @@ describe('settings files', () => {
 
   describe('loadSettings', () => {
     it('fills in the defaults without a file', async () => {
-      expect(await loadSettings({})).toEqual({ runnerConfig: DEFAULT_RUNNER_CONFIG, runners: [], daemon: DEFAULT_DAEMON, nixSettings: {} });
+      expect(await loadSettings({})).toEqual({
+        runnerConfig: DEFAULT_RUNNER_CONFIG,
+        runners: [],
+        daemon: DEFAULT_DAEMON,
+        nixSettings: {},
+        sandbox: false,
+        pidsLimit: DEFAULT_PIDS_LIMIT,
+      });
     });
 
     it('reads a TOML file and a JSON file the same way', async () => {
@@ -80,6 +87,8 @@ describe('settings files', () => {
         daemon: 'd1',
         imageStorePath: STORE_PATH,
         nixSettings: { substituters: ['https://cache.nixos.org'] },
+        sandbox: false,
+        pidsLimit: DEFAULT_PIDS_LIMIT,
       };
       expect(await loadSettings({}, toml)).toEqual(expected);
       expect(await loadSettings({}, json)).toEqual(expected);
@@ -125,6 +134,11 @@ describe('settings files', () => {
       const path = await file('s.toml', 'daemon = "-bad"\n[nixSettings]\nSandbox = false\n');
       const error = await userError(loadSettings({}, path));
       expect(error.message).toMatch(/: • a container name: .* at daemon • .* at nixSettings\.Sandbox$/);
+    });
+
+    it('adds --nix-setting flags to the file\'s nixSettings, one by one', async () => {
+      const path = await file('s.toml', '[nixSettings]\nmax-jobs = 4\ncores = 2\n');
+      expect((await loadSettings({ nixSettings: { cores: '8' } }, path)).nixSettings).toEqual({ 'max-jobs': 4, cores: '8' });
     });
 
     it('explains what a nix.conf setting name must look like', async () => {

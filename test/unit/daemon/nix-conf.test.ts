@@ -7,9 +7,13 @@ describe('renderNixConf', () => {
       [
         'allowed-users = *',
         'build-poll-interval = 1',
-        'build-users-group =',
+        'build-users-group = nixbld',
+        'max-free = 4294967296',
+        'max-silent-time = 3600',
+        'min-free = 1073741824',
         'sandbox = false',
         'substituters =',
+        'timeout = 36000',
         'trusted-users =',
         '',
       ].join('\n'),
@@ -24,13 +28,13 @@ describe('renderNixConf', () => {
   });
 
   it('renders booleans as true/false, numbers as digits and adds unknown keys in sorted order', () => {
-    const conf = renderNixConf({ sandbox: true, 'max-jobs': 4, 'experimental-features': ['nix-command', 'flakes'] });
+    const conf = renderNixConf({ 'keep-outputs': true, 'max-jobs': 4, 'experimental-features': ['nix-command', 'flakes'] });
     const lines = conf.trimEnd().split('\n');
-    expect(lines).toContain('sandbox = true');
+    expect(lines).toContain('keep-outputs = true');
     expect(lines).toContain('max-jobs = 4');
     expect(lines).toContain('experimental-features = nix-command flakes');
     expect(lines.map((line) => line.split(' = ')[0]!.replace(/ =$/, ''))).toEqual(
-      [...Object.keys(DEFAULT_NIX_SETTINGS), 'max-jobs', 'experimental-features'].sort(),
+      [...Object.keys(DEFAULT_NIX_SETTINGS), 'keep-outputs', 'max-jobs', 'experimental-features'].sort(),
     );
   });
 
@@ -44,8 +48,15 @@ describe('renderNixConf', () => {
     expect(renderNixConf({ 'max-jobs': 2 })).toMatch(/^trusted-users =$/m);
   });
 
+  it('turns the sandbox on only through its option, without a fallback to no sandbox', () => {
+    expect(renderNixConf({ sandbox: true } as never)).toMatch(/^sandbox = false$/m);
+    const sandboxed = renderNixConf({}, { sandbox: true });
+    expect(sandboxed).toMatch(/^sandbox = true$/m);
+    expect(sandboxed).toMatch(/^sandbox-fallback = false$/m);
+  });
+
   it('does not change the shared defaults', () => {
-    renderNixConf({ sandbox: true });
+    renderNixConf({}, { sandbox: true });
     expect(DEFAULT_NIX_SETTINGS.sandbox).toBe(false);
   });
 });

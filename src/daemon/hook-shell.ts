@@ -1,0 +1,18 @@
+import type { EngineClient } from '../engine/engine-client.js';
+
+/**
+ * A shell for the post-build hook, looked up in a created (not yet started) daemon container: a busybox
+ * or bash of the nix closure (nixpkgs' nix carries its sandbox shell, a bundled host nix a static
+ * busybox), else the image's /bin/sh. Undefined when there is none.
+ */
+export async function findHookShell(engine: EngineClient, containerId: string, closure: string[]): Promise<string[] | undefined> {
+  const candidates: string[][] = [
+    ...closure.map((path) => [`${path}/bin/busybox`, 'sh']),
+    ...closure.map((path) => [`${path}/bin/bash`]),
+    ['/bin/sh'],
+  ];
+  for (const shell of candidates) {
+    if (await engine.pathExists(containerId, shell[0]!)) return shell;
+  }
+  return undefined;
+}
