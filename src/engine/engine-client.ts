@@ -258,7 +258,7 @@ export class EngineClient {
         };
         try {
           const output = collectMultiplexed(this.docker.modem, stream);
-          const exited = await this.waitRegistered(id);
+          const { exited } = await this.waitRegistered(id);
           await container.start();
           if (withInput) stream.end(input);
           const [result, exitCode] = await Promise.all([output, exited]);
@@ -275,17 +275,18 @@ export class EngineClient {
 
   /**
    * Registers a wait for the container's next exit; resolves once the engine has registered it (it sends
-   * the response header first), with a promise of the exit code. No exit is missed, even with AutoRemove.
+   * the response header first), with a promise of the exit code (boxed: a promise resolved with a promise
+   * would wait for it). No exit is missed, even with AutoRemove.
    */
-  private waitRegistered(id: string): Promise<Promise<number>> {
+  private waitRegistered(id: string): Promise<{ exited: Promise<number> }> {
     return new Promise((resolve, reject) => {
       this.docker.modem.dial(
         { path: `/containers/${id}/wait?`, method: 'POST', options: { condition: 'next-exit' }, isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
         (error: unknown, response: unknown) => {
           if (error) return reject(error instanceof Error ? error : new Error(String(error)));
           const body = response as NodeJS.ReadableStream;
-          resolve(
-            new Promise<number>((done, fail) => {
+          resolve({
+            exited: new Promise<number>((done, fail) => {
               const chunks: Buffer[] = [];
               body.on('data', (chunk: Buffer) => chunks.push(chunk));
               body.on('error', fail);
@@ -299,7 +300,7 @@ export class EngineClient {
                 }
               });
             }),
-          );
+          });
         },
       );
     });
