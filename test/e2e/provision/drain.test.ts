@@ -49,7 +49,7 @@ describe.skipIf(skipE2E)('replacing a daemon that running jobs use', () => {
     expect(result.json).toMatchObject({ daemon: { action: 'replaced', nix: upgraded } });
 
     const old = await engine.inspectContainer(oldId);
-    expect(old).toMatchObject({ running: true, name: `${daemon}-retired-${oldId.slice(0, 12)}` });
+    expect(old).toMatchObject({ running: true, name: `${daemon}-retired-${old!.labels['org.nix-runner.generation']}` });
     const probe = await engine.exec(job, [`${oldNix}/bin/nix-store`, '--query', '--hash', oldNix], ['NIX_REMOTE=daemon']);
     expect(probe.exitCode, probe.stderr).toBe(0);
   });
