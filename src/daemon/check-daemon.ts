@@ -11,15 +11,14 @@ const MODIFIED = /path '(\/nix\/store\/[^']+)' was modified!/g;
  * and the daemon itself run.
  */
 export async function checkDaemon(engine: EngineClient, id: string, nixPath: string): Promise<DaemonHealth> {
-  const nixStore = `${nixPath}/bin/nix-store`;
-  const fail = (error: unknown) => ({ exitCode: -1, stdout: '', stderr: errorMessage(error) });
-  const closure = await engine.exec(id, [nixStore, '--query', '--requisites', nixPath], ['NIX_REMOTE=daemon']).catch(fail);
-  if (closure.exitCode !== 0) return { ok: false, reason: `it does not answer through its socket (${lastLine(closure.stderr)})`, modified: [] };
-  const paths = closure.stdout.split('\n').filter(Boolean);
-  const verify = await engine.exec(id, [nixStore, '--verify-path', ...paths]).catch(fail);
+  // One exec through the socket does both: the daemon streams each path of the closure to be hashed.
+  const verify = await engine
+    .exec(id, [`${nixPath}/bin/nix`, '--extra-experimental-features', 'nix-command', 'store', 'verify', '--recursive', '--no-trust', nixPath], ['NIX_REMOTE=daemon'])
+    .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: errorMessage(error) }));
   if (verify.exitCode === 0) return { ok: true };
   const modified = [...verify.stderr.matchAll(MODIFIED)].map((match) => match[1]!);
-  return { ok: false, reason: modified.length > 0 ? `its nix was modified (${modified.join(' ')})` : `its nix does not verify (${lastLine(verify.stderr)})`, modified };
+  if (modified.length > 0) return { ok: false, reason: `its nix was modified (${modified.join(' ')})`, modified };
+  return { ok: false, reason: `it does not answer through its socket, or its nix does not verify (${lastLine(verify.stderr)})`, modified };
 }
 
 function lastLine(text: string): string {

@@ -19,7 +19,8 @@ export interface DaemonFilesInput {
 export function postBuildHookScript(shell: string[], nixPath: string): string {
   return [
     `#!${shell.join(' ')}`,
-    'for path in $OUT_PATHS; do',
+    // nix 2.8 leaves OUT_PATHS empty (measured): the derivation's outputs are what was just built.
+    `for path in \${OUT_PATHS:-$(${nixPath}/bin/nix-store --query --outputs "$DRV_PATH")}; do`,
     `  ${nixPath}/bin/nix-env --profile ${BUILDS_PROFILE} --set "$path" >/dev/null 2>&1 || echo "nix-runner: cannot root $path" >&2`,
     'done',
     '',

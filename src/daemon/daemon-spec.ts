@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ContainerSpec } from '../engine/engine-types.js';
 import { DB_DIR, LABEL_NIX, LABEL_SPEC_HASH, ROOTS_DIR, SOCKET_DIR, STORE_DIR, daemonVolumes, generationLabels } from './daemon-names.js';
+import { daemonFileEntries } from './daemon-files.js';
 import { NIX_CONF_DIR, POST_BUILD_HOOK, renderNixConf, type NixSettingValue } from './nix-conf.js';
 
 export interface DaemonLimits {
@@ -30,7 +31,9 @@ const SANDBOX_SECURITY = ['seccomp=unconfined', 'apparmor=unconfined', 'systempa
  * already what is wanted. Version 2: builds as build users, nix.conf in a root-only file, GC roots.
  */
 export function daemonSpecHash({ daemon, imageId, nixPath, nixSettings, sandbox, limits }: DaemonInputs): string {
-  const identity = { version: 2, daemon, imageId, nixPath, nixSettings, sandbox, limits };
+  // The files it gets before its first start count too: a new hook or new build users mean a new daemon.
+  const files = daemonFileEntries({ nixConf: daemonNixConf({ nixSettings, sandbox }, true), nixPath, shell: ['sh'] });
+  const identity = { version: 2, daemon, imageId, nixPath, nixSettings, sandbox, limits, files };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
