@@ -24,7 +24,7 @@ export interface DaemonInputs {
 
 // What nix's build sandbox needs in a container (measured with Docker 20.10): mount namespaces and /proc.
 const SANDBOX_CAPS = ['SYS_ADMIN'];
-const SANDBOX_SECURITY = ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined'];
+const SANDBOX_SECURITY = ['seccomp=unconfined', 'apparmor=unconfined'];
 
 /**
  * Everything that shapes the daemon container, hashed: the same hash means the running container is
@@ -74,6 +74,6 @@ export function daemonContainerSpec(inputs: DaemonInputs, name: string, { genera
     restartUnlessStopped: true,
     pidsLimit: inputs.limits.pids,
     memoryBytes: inputs.limits.memoryBytes,
-    ...(inputs.sandbox ? { capAdd: SANDBOX_CAPS, securityOpt: SANDBOX_SECURITY } : {}),
+    ...(inputs.sandbox ? { capAdd: SANDBOX_CAPS, securityOpt: SANDBOX_SECURITY, unmaskSystemPaths: true } : {}),
   };
 }

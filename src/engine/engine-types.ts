@@ -23,6 +23,14 @@ export interface ContainerSpec {
   mounts?: VolumeMount[];
   volumesFrom?: string[];
   restartUnlessStopped?: boolean;
+  /** Resource limits: at most this many processes, this many bytes of memory. */
+  pidsLimit?: number;
+  memoryBytes?: number;
+  /** Extra privileges, e.g. for nix's build sandbox: capabilities to add, security options. */
+  capAdd?: string[];
+  securityOpt?: string[];
+  /** /proc and /sys without the engine's masked and read-only paths (the CLI's systempaths=unconfined). */
+  unmaskSystemPaths?: boolean;
   workingDir?: string;
   /** Keep stdin open for one attach, as GitLab Runner does for its build container. */
   stdinOnce?: boolean;

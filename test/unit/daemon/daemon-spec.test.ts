@@ -51,7 +51,8 @@ describe('daemonContainerSpec', () => {
   it('grants exactly what nix\'s build sandbox needs with the sandbox', () => {
     const sandboxed = daemonContainerSpec({ ...INPUTS, sandbox: true }, 'd', generation);
     expect(sandboxed.capAdd).toEqual(['SYS_ADMIN']);
-    expect(sandboxed.securityOpt).toEqual(['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined']);
+    expect(sandboxed.securityOpt).toEqual(['seccomp=unconfined', 'apparmor=unconfined']);
+    expect(sandboxed.unmaskSystemPaths).toBe(true);
   });
 
   it('mounts the store, db, roots and this generation’s socket volume, named after the generation', () => {
