@@ -59,14 +59,17 @@ export async function runDockerExecutorJob(engine: EngineClient, job: JobSpec): 
  * The one build container of a job (GitLab Runner's requestBuildContainer): created once, started again
  * for each stage; between stages it exists, stopped. Labelled as nix-runner's, with this run.
  */
-export async function createBuildContainer(engine: EngineClient, job: Pick<JobSpec, 'name' | 'image' | 'env' | 'volumesFrom'>): Promise<string> {
+export async function createBuildContainer(
+  engine: EngineClient,
+  job: Pick<JobSpec, 'name' | 'image' | 'env' | 'volumesFrom'> & { /** default: nix-runner's (a smoke job) */ labels?: Record<string, string> },
+): Promise<string> {
   return engine.createContainer({
     ...(job.name ? { name: job.name } : {}),
     image: job.image,
     cmd: ['sh', '-c', DETECT_SHELL],
     env: job.env,
     volumesFrom: job.volumesFrom,
-    labels: { 'org.nix-runner.smoke': 'true', ...helperLabels(currentRunId()) },
+    labels: job.labels ?? { 'org.nix-runner.smoke': 'true', ...helperLabels(currentRunId()) },
     stdinOnce: true,
   });
 }
