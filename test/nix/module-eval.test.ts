@@ -139,8 +139,8 @@ describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
     });
     expect(evaluated.gc).toMatchObject({ type: 'oneshot', after: ['docker.service'], requires: ['docker.service'] });
     expect(evaluated.gc!.execStart).toEqual([
-      expect.stringMatching(/\/bin\/nix-runner gc --daemon a --max-freed 1073741824$/),
-      expect.stringMatching(/\/bin\/nix-runner gc --daemon b --max-freed 1073741824$/),
+      expect.stringMatching(/\/bin\/nix-runner gc --daemon a --max-age 30 --max-freed 1073741824$/),
+      expect.stringMatching(/\/bin\/nix-runner gc --daemon b --max-age 30 --max-freed 1073741824$/),
     ]);
     expect(evaluated.gc!.execCondition).toEqual([]);
   });
