@@ -57,15 +57,42 @@ describe.skipIf(skipE2E)('gc: only while no job uses the daemon', () => {
     }
   });
 
-  it("collects unrooted outputs once idle, keeps the daemon's nix, and jobs still work", async () => {
+  it('keeps what the daemon built (it is rooted) and collects what nothing roots, once idle', async () => {
+    const added = await requireEngine().exec(daemon, [`${nixPath}/bin/nix-store`, '--add', '/etc/group']);
+    expect(added.exitCode, added.stderr).toBe(0);
+    const unrooted = added.stdout.trim();
     const result = await runCli(['gc', '--daemon', daemon, '--json']);
     expect(result.exitCode, result.stdout).toBe(0);
     expect(result.json.skipped).toBeUndefined();
     expect(Number(result.json.deleted)).toBeGreaterThanOrEqual(1);
-    expect(await valid(out)).toBe(false);
+    expect(await valid(unrooted)).toBe(false);
+    expect(await valid(out)).toBe(true);
     expect(await valid(nixPath)).toBe(true);
-    const job = await runRunnerJob(requireEngine(), runnerConfig, 'docker-second', jobImage, expression, false);
-    expect(job.build).toMatchObject({ out, built: true });
+  });
+
+  it('drops build roots past --max-age (never the newest), then collects what they held; jobs still work', async () => {
+    const engine = requireEngine();
+    const info = (await engine.inspectContainer(daemon))!;
+    const newer = hostnameDerivation((await findStoreShell(engine, info.id, nixPath)).storePath, randomBytes(6).toString('hex'));
+    const second = await runRunnerJob(engine, runnerConfig, 'docker-second', jobImage, newer, false);
+    expect(second.build?.built).toBe(true);
+
+    const result = await runCli(['gc', '--daemon', daemon, '--max-age', '0', '--json']);
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(Number(result.json.rootsDropped)).toBeGreaterThanOrEqual(1);
+    expect(await valid(out)).toBe(false);
+    expect(await valid(second.build!.out)).toBe(true);
+    expect(await valid(nixPath)).toBe(true);
+    const again = await runRunnerJob(engine, runnerConfig, 'docker-second', jobImage, expression, false);
+    expect(again.build).toMatchObject({ out, built: true });
+  });
+
+  it('drops the oldest build roots past --max-size', async () => {
+    const result = await runCli(['gc', '--daemon', daemon, '--max-size', '64', '--json']);
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(Number(result.json.rootsDropped)).toBeGreaterThanOrEqual(1);
+    // the newest build (the rebuild of the first expression) stays; the other one goes
+    expect(await valid(out)).toBe(true);
   });
 
   it('names a missing daemon clearly', async () => {
