@@ -2,9 +2,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { provisionSettingsSchema } from '../config/schema.js';
+import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { provision, type ProvisionResult } from '../provision/provision.js';
 import { smoke, type SmokeResult } from '../smoke/smoke.js';
 import { renderProvision } from './provision-command.js';
+import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 import { renderSmoke } from './smoke-command.js';
 
@@ -28,15 +30,15 @@ interface DemoResult {
 }
 
 /** A demo config.toml in `dir` (left as it is when present), then provision + smoke on it. */
-async function demo(dir: string, daemon: string, logger: Parameters<Parameters<typeof runCommand>[1]>[0]): Promise<DemoResult> {
+async function demo(dir: string, daemon: string, timeouts: EngineTimeoutFlags, logger: Parameters<Parameters<typeof runCommand>[1]>[0]): Promise<DemoResult> {
   await mkdir(dir, { recursive: true });
   const runnerConfig = join(dir, 'config.toml');
   await writeFile(runnerConfig, DEMO_CONFIG, { flag: 'wx', mode: 0o600 }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });
-  const settings = provisionSettingsSchema.parse({ runnerConfig, daemon });
+  const settings = provisionSettingsSchema.parse({ runnerConfig, daemon, ...timeouts });
   const provisioned = await provision(settings, { logger });
-  return { ok: true, runnerConfig, provision: provisioned, smoke: await smoke({ runnerConfig, logger }) };
+  return { ok: true, runnerConfig, provision: provisioned, smoke: await smoke({ runnerConfig, timeouts: engineTimeouts(timeouts), logger }) };
 }
 
 export function demoCommand(): Command {
@@ -47,12 +49,14 @@ export function demoCommand(): Command {
     )
     .option('--dir <dir>', 'where the demo config.toml lives', '/var/tmp/nix-runner-demo')
     .option('--daemon <name>', 'demo daemon container name', 'nix-runner-demo')
+    .addOption(engineTimeoutOption())
+    .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout')
     .option('-v, --verbose', 'log each step')
-    .action(async (flags: { dir: string; daemon: string; json?: boolean; verbose?: boolean }) => {
+    .action(async (flags: { dir: string; daemon: string; json?: boolean; verbose?: boolean } & EngineTimeoutFlags) => {
       process.exitCode = await runCommand(
         flags,
-        (logger) => demo(flags.dir, flags.daemon, logger),
+        (logger) => demo(flags.dir, flags.daemon, { engineTimeout: flags.engineTimeout, engineConnectTimeout: flags.engineConnectTimeout }, logger),
         (result) =>
           `${renderProvision(result.provision)}${renderSmoke(result.smoke)}` +
           `demo config: ${result.runnerConfig}\nremove the demo: nix-runner deprovision --runner-config ${result.runnerConfig} --daemon ${flags.daemon} --purge\n`,

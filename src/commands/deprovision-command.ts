@@ -2,9 +2,11 @@ import { Command } from 'commander';
 import { loadSettings } from '../config/load-settings.js';
 import { DEFAULT_DAEMON, DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
 import { deprovision, type DeprovisionResult } from '../deprovision/deprovision.js';
+import { engineTimeouts } from '../engine/engine-timeouts.js';
+import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 
-interface DeprovisionFlags {
+interface DeprovisionFlags extends EngineTimeoutFlags {
   config?: string;
   runnerConfig?: string;
   daemon?: string;
@@ -41,19 +43,24 @@ export function deprovisionCommand(): Command {
     .option('--runner-config <path>', `GitLab Runner's config.toml (default ${DEFAULT_RUNNER_CONFIG})`)
     .option('--daemon <name>', `daemon container name (default ${DEFAULT_DAEMON})`)
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .addOption(engineTimeoutOption())
+    .addOption(engineConnectTimeoutOption())
     .option('--keep-daemon', 'only edit config.toml; leave the daemon container and its volumes')
     .option('--purge', 'also remove the volumes <daemon>-store, <daemon>-db and <daemon>-socket-*: the store is lost')
     .option('--force', 'remove the daemon even while job containers still use it')
     .option('--dry-run', 'say what would be removed (with a diff of config.toml) and change nothing')
     .option('--json', 'print one JSON object on stdout: ok, changed, runnerConfig, containers, volumes {removed,kept}')
     .option('-v, --verbose', 'log each step and engine call')
-    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 3 settings, 4 engine, 6 daemon, 7 config.toml, 1 bug.')
+    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 3 settings, 4 engine (unreachable, failing, or past --engine-timeout), 6 daemon, 7 config.toml, 1 bug.')
     .action(async (flags: DeprovisionFlags) => {
       process.exitCode = await runCommand(
         flags,
         async (logger) => {
-          const settings = await loadSettings({ runnerConfig: flags.runnerConfig, daemon: flags.daemon, dockerHost: flags.dockerHost }, flags.config);
-          return deprovision({ ...flags, runnerConfig: settings.runnerConfig, daemon: settings.daemon, dockerHost: settings.dockerHost, logger });
+          const settings = await loadSettings(
+            { runnerConfig: flags.runnerConfig, daemon: flags.daemon, dockerHost: flags.dockerHost, engineTimeout: flags.engineTimeout, engineConnectTimeout: flags.engineConnectTimeout },
+            flags.config,
+          );
+          return deprovision({ ...flags, runnerConfig: settings.runnerConfig, daemon: settings.daemon, dockerHost: settings.dockerHost, timeouts: engineTimeouts(settings), logger });
         },
         renderDeprovision,
       );

@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander';
+import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { UserError } from '../errors.js';
 import { buildImage, buildTarget, type BuildResult, type BuildSource } from '../image/build-image.js';
 import { createLoadProgress, formatBytes, nullProgress } from '../image/load-progress.js';
+import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 
-interface BuildFlags {
+interface BuildFlags extends EngineTimeoutFlags {
   storePath?: string;
   hostNix?: boolean;
   flake?: string;
@@ -55,15 +57,17 @@ function buildCommand(): Command {
     .option('--load', 'stream the image into the engine (no temporary file)')
     .option('--max-layers <n>', 'layers at most, the small one included (default 100)')
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .addOption(engineTimeoutOption())
+    .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout: ok, ref, id, nixPath, action, layersSent, layersTotal, bytesSent, mode')
     .option('-v, --verbose', 'log each step and engine call')
-    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 4 engine, 5 image, 8 nix, 1 bug.')
+    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 4 engine (unreachable, failing, or past --engine-timeout), 5 image, 8 nix, 1 bug.')
     .exitOverride()
     .action(async (flags: BuildFlags) => {
       const progress = flags.json ? nullProgress : createLoadProgress();
       process.exitCode = await runCommand(
         flags,
-        (logger) => buildImage(source(flags), buildTarget(flags.output, flags.load, flags.dockerHost), { maxLayers: maxLayers(flags.maxLayers), logger, progress }),
+        (logger) => buildImage(source(flags), buildTarget(flags.output, flags.load, flags.dockerHost, engineTimeouts(flags)), { maxLayers: maxLayers(flags.maxLayers), logger, progress }),
         renderBuild,
       );
     });

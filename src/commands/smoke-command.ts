@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
 import { smoke, type SmokeResult } from '../smoke/smoke.js';
+import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
+import { engineTimeouts } from '../engine/engine-timeouts.js';
 
 export function renderSmoke(result: SmokeResult): string {
   return [
@@ -23,9 +25,11 @@ export function smokeCommand(): Command {
     .option('--runner <name>', 'runner to emulate (default: the first one attached by nix-runner)')
     .option('--image <ref>', "job image (default: the runner's image if present in the engine, else a busybox image built here)")
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .addOption(engineTimeoutOption())
+    .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout')
     .option('-v, --verbose', 'log each step')
-    .action(async (flags: { runnerConfig: string; runner?: string; image?: string; dockerHost?: string; json?: boolean; verbose?: boolean }) => {
-      process.exitCode = await runCommand(flags, (logger) => smoke({ ...flags, logger }), renderSmoke);
+    .action(async (flags: { runnerConfig: string; runner?: string; image?: string; dockerHost?: string; json?: boolean; verbose?: boolean } & EngineTimeoutFlags) => {
+      process.exitCode = await runCommand(flags, (logger) => smoke({ ...flags, timeouts: engineTimeouts(flags), logger }), renderSmoke);
     });
 }

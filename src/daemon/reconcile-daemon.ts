@@ -77,7 +77,11 @@ export async function reconcileDaemon(
   });
   const current = await engine.inspectContainer(inputs.daemon);
   if (current && current.labels[LABEL_MANAGED] !== 'true') {
-    throw new UserError('daemon', `a container named ${inputs.daemon} exists and was not made by nix-runner`, 'remove it, or choose another name with --daemon');
+    throw new UserError(
+      'daemon',
+      `a container named ${inputs.daemon} exists and was not made by nix-runner`,
+      `nix-runner never removes what it did not create: rename or remove it (docker rm ${inputs.daemon}), or choose another --daemon`,
+    );
   }
   if (current && current.labels[LABEL_SPEC_HASH] === hash) {
     if (!current.running) {
@@ -95,6 +99,8 @@ export async function reconcileDaemon(
     repair = health.modified;
     logger.warn(`daemon ${inputs.daemon}: ${reason}; replacing it (the store is kept)`);
   }
+  // Before anything is created: a new generation starts under <daemon>-next.
+  await candidateSlot(engine, inputs.daemon);
   if (dryRun) return outcome(current ? 'replaced' : 'created', current?.id);
 
   // A new generation: an id of its own, never one an earlier image had (its socket may still be mounted).
@@ -141,16 +147,8 @@ async function startCandidate(
   const run = currentRunId();
   const spec = daemonContainerSpec(inputs, name, { generation, run });
   const socket = daemonVolumes(inputs.daemon, generation).socket;
-  const stale = await engine.inspectContainer(name);
-  // Leftovers of killed runs are gone by now (leftovers.ts): what is left under this name is not ours.
-  if (stale && !isDaemonGeneration(stale.labels, inputs.daemon)) {
-    throw new UserError(
-      'daemon',
-      `a container named ${name} exists and was not made by nix-runner`,
-      `nix-runner starts each new daemon generation under that name and never removes what it did not create: rename or remove it (docker rm ${name}), or choose another --daemon`,
-    );
-  }
-  if (stale) await engine.removeContainer(stale.id);
+  const stale = await candidateSlot(engine, inputs.daemon);
+  if (stale) await engine.removeContainer(stale);
   await engine.ensureVolume(socket, generationLabels(inputs.daemon, generation, run));
   const started = logger.start(`starting ${name}`);
   const id = await engine.createContainer(spec);
@@ -178,6 +176,22 @@ async function startCandidate(
 async function rootDaemonNix(engine: EngineClient, id: string, nixPath: string): Promise<void> {
   const root = await engine.exec(id, [`${nixPath}/bin/nix-env`, '--profile', DAEMON_PROFILE, '--set', nixPath]);
   if (root.exitCode !== 0) throw new Error(`cannot root the daemon's nix: ${root.stderr.trim().split('\n').at(-1) ?? ''}`);
+}
+
+/**
+ * The container under the candidate name, if nix-runner made it (a leftover: removeLeftovers takes a
+ * killed run's first). One nix-runner did not make is never removed: an error says so.
+ */
+async function candidateSlot(engine: EngineClient, daemon: string): Promise<string | undefined> {
+  const name = candidateName(daemon);
+  const stale = await engine.inspectContainer(name);
+  if (!stale) return undefined;
+  if (isDaemonGeneration(stale.labels, daemon)) return stale.id;
+  throw new UserError(
+    'daemon',
+    `a container named ${name} exists and was not made by nix-runner`,
+    `nix-runner never removes what it did not create, and starts each new daemon generation under that name: rename or remove it (docker rm ${name}), or choose another --daemon`,
+  );
 }
 
 async function discardCandidate(engine: EngineClient, id: string, socketVolume: string): Promise<void> {

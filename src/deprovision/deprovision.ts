@@ -1,6 +1,7 @@
 import { LABEL_DAEMON, isDaemonGeneration, isDaemonVolume } from '../daemon/daemon-names.js';
 import { generationUsers } from '../daemon/daemon-users.js';
 import { EngineClient } from '../engine/engine-client.js';
+import type { EngineTimeouts } from '../engine/engine-timeouts.js';
 import type { ContainerInfo } from '../engine/engine-types.js';
 import { UserError, errorMessage } from '../errors.js';
 import { findLeftovers, removeLeftovers } from '../leftovers/leftovers.js';
@@ -12,6 +13,8 @@ export interface DeprovisionOptions {
   runnerConfig: string;
   daemon: string;
   dockerHost?: string;
+  /** Limits of engine calls; default engineTimeouts(). */
+  timeouts?: EngineTimeouts;
   keepDaemon?: boolean;
   purge?: boolean;
   force?: boolean;
@@ -40,7 +43,7 @@ export interface DeprovisionResult {
 export async function deprovision(options: DeprovisionOptions): Promise<DeprovisionResult> {
   const { daemon, dryRun = false, logger } = options;
   // Reach the engine before touching config.toml: a failure then leaves everything as it was.
-  const engine = options.keepDaemon ? undefined : await EngineClient.connect(options.dockerHost, logger);
+  const engine = options.keepDaemon ? undefined : await EngineClient.connect(options.dockerHost, logger, options.timeouts);
   if (!engine || dryRun) return deprovisionSteps(engine, options);
   return withProvisionLock(daemon, logger, () => deprovisionSteps(engine, options));
 }

@@ -1,31 +1,57 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { request } from 'node:http';
+import { Readable, Transform, pipeline } from 'node:stream';
 import Docker from 'dockerode';
 import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { collectMultiplexed, demuxBuffer } from './demux.js';
 import { resolveEngineAddress, type EngineAddress } from './engine-address.js';
+import { engineFailure, engineStatus, seconds } from './engine-failure.js';
+import { ENGINE_CONNECT_TIMEOUT_FLAG, ENGINE_TIMEOUT_FLAG, engineTimeouts, type EngineTimeouts } from './engine-timeouts.js';
+import { readProgress, type ProgressEvent } from './progress-stream.js';
+import { CallTimeout, timedCall, type CallLimit, type CallWatch } from './timed-call.js';
 import type { ContainerInfo, ContainerSpec, ContainerSummary, ImageInfo, RunResult } from './engine-types.js';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
 
-function statusCode(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'statusCode' in error ? Number(error.statusCode) : undefined;
+// The signal of the engine call under way: every request dockerode makes during a call carries it, so a call
+// past its limit releases its sockets (a hanging socket would keep the process alive after the error).
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+
+function signalRequests(docker: Docker): Docker {
+  const modem = docker.modem;
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options, callback) => dial({ ...options, abortSignal: options.abortSignal ?? callSignal.getStore() }, callback);
+  return docker;
 }
 
-/** The only door to the container engine: logs each call, returns nix-runner's own types. */
+/**
+ * The only door to the container engine: logs each call, returns nix-runner's own types, and holds each
+ * call to a limit (engine-timeouts.ts). Any failure of a call, a limit run out included, is an engine
+ * UserError (exit 4) naming the call; an answer 404 means "absent" where the method says so.
+ */
 export class EngineClient {
   private constructor(
     private readonly docker: Docker,
     readonly address: EngineAddress,
     private readonly logger: Logger,
+    readonly timeouts: EngineTimeouts,
   ) {}
 
-  static async connect(dockerHost?: string, logger: Logger = nullLogger): Promise<EngineClient> {
+  static async connect(dockerHost?: string, logger: Logger = nullLogger, timeouts: EngineTimeouts = engineTimeouts()): Promise<EngineClient> {
     const address = resolveEngineAddress(dockerHost);
-    const client = new EngineClient(new Docker(address.options), address, logger);
+    const client = new EngineClient(signalRequests(new Docker(address.options)), address, logger, timeouts);
     try {
-      await client.docker.ping();
+      await timedCall(({ signal }) => callSignal.run(signal, () => client.docker.ping()), { kind: 'answer', ms: timeouts.connectMs });
     } catch (error: unknown) {
+      if (error instanceof CallTimeout) {
+        throw new UserError(
+          'engine',
+          `the engine at ${address.display} did not answer \`ping\` within ${seconds(timeouts.connectMs)}`,
+          `check that the engine is healthy: \`docker info\`; ${ENGINE_CONNECT_TIMEOUT_FLAG} sets the limit`,
+          { cause: error },
+        );
+      }
       const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
       throw new UserError(
         'engine',
@@ -39,28 +65,40 @@ export class EngineClient {
     return client;
   }
 
-  get modem(): Docker['modem'] {
-    return this.docker.modem;
+  /** The engine answers promptly: the whole call within the call limit (plus `extraMs`). */
+  private answer(extraMs = 0): CallLimit {
+    return { kind: 'answer', ms: this.timeouts.callMs + extraMs };
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** The call may take minutes, but never the call limit without progress. */
+  private idle(): CallLimit {
+    return { kind: 'idle', ms: this.timeouts.callMs };
+  }
+
+  /** As long as a container runs (a job, a gc): no limit while the engine answers a ping within the call limit. */
+  private alive(): CallLimit {
+    return { kind: 'alive', ms: this.timeouts.callMs, probe: (signal) => callSignal.run(signal, () => this.docker.ping()) };
+  }
+
+  private async call<T>(what: string, fn: (watch: CallWatch) => Promise<T>, limit: CallLimit = this.answer()): Promise<T> {
     this.logger.debug(`engine: ${what}`);
     try {
-      return await fn();
+      return await timedCall((watch) => callSignal.run(watch.signal, () => fn(watch)), limit);
     } catch (error: unknown) {
-      if (error instanceof UserError) throw error;
-      throw new Error(`${what}: ${errorMessage(error)}`, { cause: error });
+      throw engineFailure(what, error, { address: this.address.display, limitSetting: ENGINE_TIMEOUT_FLAG });
     }
   }
 
   /** undefined when the engine answers 404. */
   private async optional<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await this.call(what, fn);
-    } catch (error: unknown) {
-      if (statusCode((error as Error).cause) === 404) return undefined;
-      throw error;
-    }
+    return this.call(what, async () => {
+      try {
+        return await fn();
+      } catch (error: unknown) {
+        if (engineStatus(error) === 404) return undefined;
+        throw error;
+      }
+    });
   }
 
   async version(): Promise<{ version: string; apiVersion: string }> {
@@ -93,28 +131,46 @@ export class EngineClient {
     return image ? (image.RootFS?.Layers ?? []) : undefined;
   }
 
-  /** Streams a docker-archive into the engine; resolves with the engine's progress messages once fully consumed. */
+  /**
+   * Streams a docker-archive into the engine; resolves with the engine's messages once fully consumed. It may
+   * take minutes, but fails when the engine neither takes bytes nor reports progress for the call limit.
+   * The engine refusing the archive (a status, an error event) rejects with a plain Error, for the image
+   * code to explain; an engine that stalls or goes away, with an engine UserError.
+   */
   async loadImage(archive: NodeJS.ReadableStream): Promise<string[]> {
-    return this.call('load image', async () => {
-      const response = await this.docker.loadImage(archive, { quiet: true });
-      const events = await new Promise<{ stream?: string; error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) =>
-        this.docker.modem.followProgress(response, (error: Error | null, result: unknown[]) =>
-          error ? reject(error) : resolve(result as never),
-        ),
+    let refused: Error | undefined;
+    try {
+      return await this.call(
+        'load image',
+        async (watch) => {
+          // not quiet: the engine reports progress while it registers layers, after the last byte is sent
+          const response = await this.docker.loadImage(watched(archive, watch), { quiet: false });
+          const events = await readStream(response, watch);
+          const failed = events.find((event) => event.error);
+          if (failed) throw (refused = new Error(`load image: ${failed.errorDetail?.message ?? failed.error}`));
+          return events.map((event) => event.stream?.trim() ?? '').filter(Boolean);
+        },
+        this.idle(),
       );
-      const failed = events.find((event) => event.error);
-      if (failed) throw new Error(failed.errorDetail?.message ?? failed.error);
-      return events.map((event) => event.stream?.trim() ?? '').filter(Boolean);
-    });
+    } catch (error: unknown) {
+      if (refused) throw refused;
+      if (error instanceof UserError && engineStatus(error) !== undefined) throw new Error(`load image: ${errorMessage(error.cause).trim()}`, { cause: error.cause });
+      throw error;
+    }
   }
 
-  /** Creates an image from a root filesystem tar (docker import). */
+  /** Creates an image from a root filesystem tar (docker import); fails like loadImage when it stalls. */
   async importImage(rootfs: NodeJS.ReadableStream, ref: string, changes: string[] = []): Promise<void> {
     const { repo, tag } = splitRef(ref);
-    await this.call(`import image ${ref}`, async () => {
-      const response = await this.docker.importImage(rootfs, { repo, tag, changes });
-      await new Promise((resolve, reject) => this.docker.modem.followProgress(response, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result))));
-    });
+    await this.call(
+      `import image ${ref}`,
+      async (watch) => {
+        const events = await readStream(await this.docker.importImage(watched(rootfs, watch), { repo, tag, changes }), watch);
+        const failed = events.find((event) => event.error);
+        if (failed) throw new Error(failed.errorDetail?.message ?? failed.error);
+      },
+      this.idle(),
+    );
   }
 
   async tagImage(id: string, ref: string): Promise<void> {
@@ -166,6 +222,11 @@ export class EngineClient {
           VolumesFrom: spec.volumesFrom,
           RestartPolicy: spec.restartUnlessStopped ? { Name: 'unless-stopped' } : undefined,
           AutoRemove: spec.autoRemove ?? false,
+          PidsLimit: spec.pidsLimit,
+          Memory: spec.memoryBytes,
+          CapAdd: spec.capAdd,
+          SecurityOpt: spec.securityOpt,
+          ...(spec.unmaskSystemPaths ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
         },
       }),
     );
@@ -177,17 +238,30 @@ export class EngineClient {
   }
 
   async stopContainer(id: string, timeoutSeconds = 10): Promise<void> {
-    await this.call(`stop container ${id.slice(0, 12)}`, async () => {
-      try {
-        await this.docker.getContainer(id).stop({ t: timeoutSeconds });
-      } catch (error: unknown) {
-        if (statusCode(error) !== 304) throw error; // already stopped
-      }
-    });
+    // the engine waits up to timeoutSeconds for the container to stop before it kills it
+    await this.call(
+      `stop container ${id.slice(0, 12)}`,
+      async () => {
+        try {
+          await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+        } catch (error: unknown) {
+          if (engineStatus(error) !== 304) throw error; // already stopped
+        }
+      },
+      this.answer(timeoutSeconds * 1000),
+    );
   }
 
+  /** Waits for the container to exit, however long it runs, as long as the engine keeps answering. */
   async waitContainer(id: string): Promise<number> {
-    const result = await this.call(`wait container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).wait());
+    const result = await this.call(
+      `wait container ${id.slice(0, 12)}`,
+      (watch) => {
+        watch.progress();
+        return this.docker.getContainer(id).wait();
+      },
+      this.alive(),
+    );
     return Number(result.StatusCode);
   }
 
@@ -208,15 +282,22 @@ export class EngineClient {
     return { exitCode: info?.exitCode ?? -1, ...out };
   }
 
+  /** Starting the command is held to the call limit; its run (a gc may take hours) only to the engine answering. */
   async exec(id: string, cmd: string[], env: string[] = []): Promise<RunResult> {
-    return this.call(`exec in ${id.slice(0, 12)}: ${cmd.join(' ')}`, async () => {
-      const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const output = await collectMultiplexed(this.docker.modem, stream).finally(() => destroy(stream));
-      // ExitCode is only set once the output stream has ended.
-      const { ExitCode } = await exec.inspect();
-      return { exitCode: ExitCode ?? -1, ...output };
-    });
+    return this.call(
+      `exec in ${id.slice(0, 12)}: ${cmd.join(' ')}`,
+      async (watch) => {
+        const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        onAbort(watch.signal, () => destroy(stream));
+        watch.progress();
+        const output = await collectMultiplexed(this.docker.modem, stream).finally(() => destroy(stream));
+        // ExitCode is only set once the output stream has ended.
+        const { ExitCode } = await exec.inspect();
+        return { exitCode: ExitCode ?? -1, ...output };
+      },
+      this.alive(),
+    );
   }
 
   /**
@@ -224,22 +305,29 @@ export class EngineClient {
    * This is how GitLab Runner feeds a job script to its build container; a container can be run again.
    */
   async runWithInput(id: string, input: string | Buffer): Promise<RunResult> {
-    return this.call(`run ${id.slice(0, 12)} with input`, async () => {
-      const container = this.docker.getContainer(id);
-      const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & {
-        end(data?: unknown): void;
-      };
-      const output = collectMultiplexed(this.docker.modem, stream);
-      await container.start();
-      stream.end(input);
-      try {
-        const [result, exitCode] = await Promise.all([output, this.waitContainer(id)]);
-        return { exitCode, ...result };
-      } finally {
-        // A hijacked connection is not released by the engine closing its end; left open it keeps node alive.
-        destroy(stream);
-      }
-    });
+    return this.call(
+      `run ${id.slice(0, 12)} with input`,
+      async (watch) => {
+        const container = this.docker.getContainer(id);
+        const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & {
+          end(data?: unknown): void;
+        };
+        onAbort(watch.signal, () => destroy(stream));
+        try {
+          const output = collectMultiplexed(this.docker.modem, stream);
+          output.catch(() => {}); // awaited below, once the container runs
+          await container.start();
+          stream.end(input);
+          watch.progress(); // it runs: as long as the job's script does
+          const [result, exited] = await Promise.all([output, container.wait()]);
+          return { exitCode: Number(exited.StatusCode), ...result };
+        } finally {
+          // A hijacked connection is not released by the engine closing its end; left open it keeps node alive.
+          destroy(stream);
+        }
+      },
+      this.alive(),
+    );
   }
 
   /**
@@ -250,23 +338,25 @@ export class EngineClient {
   async runOnce(spec: ContainerSpec, input?: string | Buffer): Promise<RunResult> {
     const id = await this.createContainer({ ...spec, autoRemove: true, stdinOnce: input !== undefined });
     try {
-      return await this.call(`run ${id.slice(0, 12)} once`, async () => {
+      return await this.call(`run ${id.slice(0, 12)} once`, async (watch) => {
         const container = this.docker.getContainer(id);
         const withInput = input !== undefined;
         const stream = (await container.attach({ stream: true, stdin: withInput, stdout: true, stderr: true, hijack: withInput })) as NodeJS.ReadWriteStream & {
           end(data?: unknown): void;
         };
+        onAbort(watch.signal, () => destroy(stream));
         try {
           const output = collectMultiplexed(this.docker.modem, stream);
           const { exited } = await this.waitRegistered(id);
           await container.start();
+          watch.progress(); // it runs: as long as its command does, a big closure takes a while
           if (withInput) stream.end(input);
           const [result, exitCode] = await Promise.all([output, exited]);
           return { exitCode, ...result };
         } finally {
           destroy(stream);
         }
-      });
+      }, this.alive());
     } finally {
       // Already gone (404) or being removed by the engine (409): either way it goes.
       await this.removeContainer(id).catch((error: unknown) => this.logger.debug(`engine: ${id.slice(0, 12)} is being removed: ${errorMessage(error)}`));
@@ -274,14 +364,15 @@ export class EngineClient {
   }
 
   /**
-   * Registers a wait for the container's next exit; resolves once the engine has registered it (it sends
+   * Registers a wait for the container's exit and removal (AutoRemove: only then are the volumes it
+   * mounted free to be removed); resolves once the engine has registered it (it sends
    * the response header first), with a promise of the exit code (boxed: a promise resolved with a promise
    * would wait for it). No exit is missed, even with AutoRemove.
    */
   private waitRegistered(id: string): Promise<{ exited: Promise<number> }> {
     return new Promise((resolve, reject) => {
       this.docker.modem.dial(
-        { path: `/containers/${id}/wait?`, method: 'POST', options: { condition: 'next-exit' }, isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
+        { path: `/containers/${id}/wait?`, method: 'POST', options: { condition: 'removed' }, isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
         (error: unknown, response: unknown) => {
           if (error) return reject(error instanceof Error ? error : new Error(String(error)));
           const body = response as NodeJS.ReadableStream;
@@ -356,23 +447,25 @@ export class EngineClient {
   /** Whether a path exists in a (possibly stopped) container, volumes included. */
   async pathExists(id: string, path: string): Promise<boolean> {
     // dockerode's HEAD request leaves its connection open, which keeps node alive: ask directly and close it.
-    return this.call(`stat ${path} in ${id.slice(0, 12)}`, async () => {
-      const status = await headRequest(this.address.options, `/containers/${id}/archive?path=${encodeURIComponent(path)}`);
+    return this.call(`stat ${path} in ${id.slice(0, 12)}`, async ({ signal }) => {
+      const status = await headRequest(this.address.options, `/containers/${id}/archive?path=${encodeURIComponent(path)}`, signal);
       if (status === 200) return true;
       if (status === 404) return false;
       throw new Error(`the engine answered ${status}`);
     });
   }
 
-  /** A tar stream of `path` in a (possibly stopped) container. */
+  /** A tar stream of `path` in a (possibly stopped) container; it fails with an engine error when no bytes come for the call limit. */
   async copyOut(id: string, path: string): Promise<NodeJS.ReadableStream> {
-    return this.call(`copy ${path} out of ${id.slice(0, 12)}`, () => this.docker.getContainer(id).getArchive({ path }));
+    const what = `copy ${path} out of ${id.slice(0, 12)}`;
+    const tar = await this.call(what, () => this.docker.getContainer(id).getArchive({ path }));
+    return idleGuarded(tar, this.timeouts.callMs, () => engineFailure(what, new CallTimeout(this.idle()), { address: this.address.display, limitSetting: ENGINE_TIMEOUT_FLAG }));
   }
 
   /** Extracts a tar stream into directory `path` of a (possibly stopped) container, volumes included. */
   async copyIn(id: string, path: string, tar: NodeJS.ReadableStream): Promise<void> {
-    // The engine answers once the whole tar is extracted.
-    await this.call(`copy into ${path} of ${id.slice(0, 12)}`, () => this.docker.getContainer(id).putArchive(tar, { path }));
+    // The engine answers once the whole tar is extracted: as long as it takes bytes, the copy goes on.
+    await this.call(`copy into ${path} of ${id.slice(0, 12)}`, (watch) => this.docker.getContainer(id).putArchive(watched(tar, watch), { path }), this.idle());
   }
 
   /** Copies `path` of one container into directory `targetDir` of another, streamed. */
@@ -386,10 +479,10 @@ export class EngineClient {
   }
 }
 
-function headRequest(options: Docker.DockerOptions, path: string): Promise<number> {
+function headRequest(options: Docker.DockerOptions, path: string, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const target = options.socketPath ? { socketPath: options.socketPath } : { host: options.host, port: options.port };
-    const req = request({ ...target, path, method: 'HEAD', agent: false }, (res) => {
+    const req = request({ ...target, path, method: 'HEAD', agent: false, signal }, (res) => {
       res.resume();
       res.socket.destroy();
       resolve(res.statusCode ?? 0);
@@ -403,6 +496,58 @@ function headRequest(options: Docker.DockerOptions, path: string): Promise<numbe
 export function splitRef(ref: string): { repo: string; tag: string } {
   const colon = ref.lastIndexOf(':');
   return colon > ref.lastIndexOf('/') ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
+}
+
+/**
+ * A request body that reports progress each time the engine asks for the next 64 KiB: pieces are read from
+ * the source only on demand, so a stalled engine shows as no progress. It ends the source when the call is aborted.
+ */
+function watched(source: NodeJS.ReadableStream, watch: CallWatch): NodeJS.ReadableStream {
+  const body = Readable.from(pieces(source, watch), { objectMode: false });
+  onAbort(watch.signal, () => body.destroy());
+  return body;
+}
+
+const PIECE = 64 * 1024;
+
+async function* pieces(source: NodeJS.ReadableStream, watch: CallWatch): AsyncGenerator<Buffer> {
+  for await (const chunk of source as AsyncIterable<Buffer | string>) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    for (let offset = 0; offset < buffer.length; offset += PIECE) {
+      watch.progress();
+      yield buffer.subarray(offset, offset + PIECE);
+    }
+  }
+}
+
+/** Reads a progress stream to its end; each event is progress; an aborted call ends it. */
+function readStream(response: NodeJS.ReadableStream, watch: CallWatch): Promise<ProgressEvent[]> {
+  onAbort(watch.signal, () => destroy(response));
+  return readProgress(response, () => watch.progress());
+}
+
+/** `source` passed through; destroyed with failure() when no bytes come for `ms` while it is open. */
+function idleGuarded(source: NodeJS.ReadableStream, ms: number, failure: () => unknown): NodeJS.ReadableStream {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => out.destroy(failure() as Error), ms);
+  };
+  const out = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      arm();
+      callback(null, chunk);
+    },
+  });
+  out.on('close', () => clearTimeout(timer));
+  pipeline(source, out, () => clearTimeout(timer));
+  arm();
+  return out;
+}
+
+function onAbort(signal: AbortSignal, release: () => void): void {
+  if (signal.aborted) release();
+  else signal.addEventListener('abort', release, { once: true });
 }
 
 function destroy(stream: NodeJS.ReadableStream): void {

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { EngineClient } from '../engine/engine-client.js';
-import { UserError, errorMessage } from '../errors.js';
+import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { readArchiveManifest } from './archive/read-archive-manifest.js';
 import type { ResolvedImage } from './resolved-image.js';
@@ -20,6 +20,7 @@ export async function ensureArchiveImage(engine: EngineClient, file: string, { d
   try {
     await engine.loadImage(createReadStream(file));
   } catch (error: unknown) {
+    if (isUserError(error)) throw error; // the engine stalled or went away
     throw new UserError('image', `the engine refused ${file}: ${errorMessage(error).split('\n')[0]}`, 'check the file with `docker load -i`', { cause: error });
   }
   if (!(await engine.inspectImage(id))) throw new UserError('image', `loading ${file} did not produce image ${id}`, 'check the file with `docker load -i`');

@@ -1,4 +1,5 @@
 import { EngineClient } from '../engine/engine-client.js';
+import type { EngineTimeouts } from '../engine/engine-timeouts.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { resolveHostNix } from '../nix/host-nix.js';
@@ -12,7 +13,7 @@ import { ensurePlannedImage, planStorePathImage, storePathImageInput } from './s
 import { writeFileAtomically } from './write-archive-file.js';
 
 export type BuildSource = { kind: 'store-path'; path: string } | { kind: 'host-nix' } | { kind: 'flake'; ref: string };
-export type BuildTarget = { kind: 'file'; file: string } | { kind: 'load'; dockerHost?: string };
+export type BuildTarget = { kind: 'file'; file: string } | { kind: 'load'; dockerHost?: string; timeouts?: EngineTimeouts };
 
 export interface BuildOptions {
   maxLayers?: number;
@@ -47,7 +48,7 @@ export async function buildImage(source: BuildSource, target: BuildTarget, { max
   const base = { ok: true as const, source: describeBuildSource(source) };
   if (source.kind === 'flake') {
     if (target.kind === 'load') {
-      const engine = await EngineClient.connect(target.dockerHost, logger);
+      const engine = await EngineClient.connect(target.dockerHost, logger, target.timeouts);
       const image = await ensureFlakeImage(engine, source.ref, { logger });
       return { ...base, ref: image.ref, id: image.id, action: image.action === 'present' ? 'present' : 'loaded' };
     }
@@ -64,7 +65,7 @@ export async function buildImage(source: BuildSource, target: BuildTarget, { max
   const nixPath = source.kind === 'store-path' ? source.path : await hostNixPath(logger);
   const plan = await planStorePathImage(nixPath, { maxLayers });
   if (target.kind === 'load') {
-    const engine = await EngineClient.connect(target.dockerHost, logger);
+    const engine = await EngineClient.connect(target.dockerHost, logger, target.timeouts);
     const image = await ensurePlannedImage(engine, plan, { logger, progress });
     const load = image.load;
     return {
@@ -94,9 +95,9 @@ async function hostNixPath(logger: Logger): Promise<string> {
   return host.nixPath;
 }
 
-export function buildTarget(output: string | undefined, load: boolean | undefined, dockerHost?: string): BuildTarget {
+export function buildTarget(output: string | undefined, load: boolean | undefined, dockerHost?: string, timeouts?: EngineTimeouts): BuildTarget {
   if (output && load) throw new UserError('usage', 'give -o FILE or --load, not both', 'nix-runner image build --load, or nix-runner image build -o daemon.tar');
   if (output) return { kind: 'file', file: output };
-  if (load) return { kind: 'load', dockerHost };
+  if (load) return { kind: 'load', dockerHost, ...(timeouts ? { timeouts } : {}) };
   throw new UserError('usage', 'say where the image goes: -o FILE or --load', 'nix-runner image build --load streams it into the engine; -o FILE writes a docker-archive');
 }

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import type { EngineClient } from '../engine/engine-client.js';
-import { UserError, errorMessage } from '../errors.js';
+import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { rootBuildOptions, runNix } from '../nix/nix-tool.js';
 import { IMAGE_REPO } from './image-tag.js';
@@ -74,6 +74,8 @@ export async function ensureFlakeImage(engine: EngineClient, flakeRef: string, {
 
   const { stream, finished } = await openFlakeResult(result);
   const [load, produced] = await Promise.allSettled([engine.loadImage(stream), finished]);
+  // An engine that stalled or went away (an engine UserError) also ends the script early: that is the news.
+  if (load.status === 'rejected' && isUserError(load.reason)) throw load.reason;
   if (produced.status === 'rejected') throw produced.reason;
   if (load.status === 'rejected') {
     throw new UserError('image', `the engine refused the image ${result}: ${errorMessage(load.reason).split('\n')[0]}`, 'the flake output must be a docker-archive or a script printing one', { cause: load.reason });

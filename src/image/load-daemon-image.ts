@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import type { EngineClient } from '../engine/engine-client.js';
-import { UserError, errorMessage } from '../errors.js';
+import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { chainIds } from './archive/chain-id.js';
 import { NIX_LABEL, writeDaemonImageArchive, type ArchiveResult, type DaemonImageInput } from './archive/daemon-image-archive.js';
@@ -76,6 +76,8 @@ async function attempt(engine: EngineClient, input: DaemonImageInput, engineChai
   loaded.catch((error: unknown) => counter.destroy(error instanceof Error ? error : new Error(String(error))));
   const [write, load] = await Promise.allSettled([written, loaded]);
   progress.done();
+  // An engine that stalled or went away (an engine UserError) cut the archive short: that is the news.
+  if (load.status === 'rejected' && isUserError(load.reason)) throw load.reason;
   // A writer failure (a store path missing or changed) explains the engine's complaint about a cut archive.
   if (write.status === 'rejected') throw write.reason;
   if (load.status === 'rejected') {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
 import { EngineClient } from '../engine/engine-client.js';
+import type { EngineTimeouts } from '../engine/engine-timeouts.js';
 import type { ContainerInfo, RunResult } from '../engine/engine-types.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
@@ -16,6 +17,8 @@ export interface SmokeOptions {
   runner?: string;
   image?: string;
   dockerHost?: string;
+  /** Limits of engine calls; default engineTimeouts(). */
+  timeouts?: EngineTimeouts;
   logger?: Logger;
 }
 
@@ -65,9 +68,9 @@ function report(result: RunResult, stage: string, job: string): SmokeReport {
  * fresh derivation (in the daemon) and uses nix again in after_script; the second, a new container,
  * gets the same output without a rebuild.
  */
-export async function smoke({ runnerConfig, runner: runnerName, image, dockerHost, logger = nullLogger }: SmokeOptions): Promise<SmokeResult> {
+export async function smoke({ runnerConfig, runner: runnerName, image, dockerHost, timeouts, logger = nullLogger }: SmokeOptions): Promise<SmokeResult> {
   const runner = await readRunnerJobConfig(runnerConfig, runnerName);
-  const engine = await EngineClient.connect(dockerHost, logger);
+  const engine = await EngineClient.connect(dockerHost, logger, timeouts);
   const daemon = await attachedDaemon(engine, runner);
   const nixPath = daemon.labels[LABEL_NIX]!;
   const jobImageRef = await jobImage(engine, runner, image);
