@@ -22,7 +22,7 @@ import {
 } from './daemon-names.js';
 import { daemonContainerSpec, daemonNixConf, daemonSpecHash, type DaemonInputs } from './daemon-spec.js';
 import { findHookShell } from './hook-shell.js';
-import { removeDrainedDaemons, retireDaemon } from './retire-daemon.js';
+import { noSwap, pendingSwap, type PendingSwap } from './daemon-swap.js';
 import { seedStore } from './seed-store.js';
 import { waitDaemonReady, type ReadyOptions } from './wait-ready.js';
 
@@ -52,16 +52,23 @@ export interface ReconcileOptions {
   ready?: ReadyOptions;
 }
 
+export interface PreparedDaemon {
+  outcome: DaemonOutcome;
+  /** What is left to do once config.toml is ready: see daemon-swap.ts. */
+  pending: PendingSwap;
+}
+
 /**
- * Makes the container named `daemon` run the wanted spec. A new container is started beside the old
- * one under another name and must answer before it takes the name; if it fails, the old daemon keeps
- * running untouched and the error says why.
+ * Gets a daemon running the wanted spec ready without touching the running one: a new generation is
+ * started beside it under another name and must answer; the swap waits for config.toml (see
+ * provision.ts). A running daemon with the same spec is kept if it passes its check. If anything fails,
+ * the old daemon keeps running untouched and the error says why.
  */
-export async function reconcileDaemon(
+export async function prepareDaemon(
   engine: EngineClient,
   inputs: Inputs,
   { dryRun = false, logger = nullLogger, ready }: ReconcileOptions = {},
-): Promise<DaemonOutcome> {
+): Promise<PreparedDaemon> {
   const hash = daemonSpecHash(inputs);
   let reason: string | undefined;
   let repair: string[] = [];
@@ -75,6 +82,7 @@ export async function reconcileDaemon(
     ...(reason ? { reason } : {}),
     ...extra,
   });
+  const unswapped = (result: DaemonOutcome, keep: string[] = []): PreparedDaemon => ({ outcome: result, pending: noSwap(engine, inputs.daemon, keep, logger, dryRun) });
   const current = await engine.inspectContainer(inputs.daemon);
   if (current && current.labels[LABEL_MANAGED] !== 'true') {
     throw new UserError(
@@ -85,23 +93,20 @@ export async function reconcileDaemon(
   }
   if (current && current.labels[LABEL_SPEC_HASH] === hash) {
     if (!current.running) {
-      if (dryRun) return outcome('started', current.id);
+      if (dryRun) return unswapped(outcome('started', current.id));
       await engine.startContainer(current.id);
       await waitDaemonReady(engine, current.id, inputs.nixPath, ready);
     }
     const health = await checkDaemon(engine, current.id, inputs.nixPath);
-    if (health.ok) {
-      // Old daemons kept for their running jobs go once those jobs have ended.
-      if (!dryRun) await removeDrainedDaemons(engine, inputs.daemon, [current.id], logger);
-      return outcome(current.running ? 'unchanged' : 'started', current.id);
-    }
+    // Old daemons kept for their running jobs go once those jobs have ended.
+    if (health.ok) return unswapped(outcome(current.running ? 'unchanged' : 'started', current.id), [current.id]);
     reason = health.reason;
     repair = health.modified;
     logger.warn(`daemon ${inputs.daemon}: ${reason}; replacing it (the store is kept)`);
   }
   // Before anything is created: a new generation starts under <daemon>-next.
   await candidateSlot(engine, inputs.daemon);
-  if (dryRun) return outcome(current ? 'replaced' : 'created', current?.id);
+  if (dryRun) return unswapped(outcome(current ? 'replaced' : 'created', current?.id));
 
   // A new generation: an id of its own, never one an earlier image had (its socket may still be mounted).
   const generation = newGenerationId();
@@ -114,21 +119,10 @@ export async function reconcileDaemon(
   const { copied, repaired } = await seedStore(engine, { ...inputs, registration, volumes, repair }, logger);
 
   const { id: candidate, rootsBuilds } = await startCandidate(engine, inputs, generation, pathsOfRegistration(registration), logger, ready);
-  if (current) {
-    await engine.renameContainer(current.id, retiredName(inputs.daemon, generationOf(inputs.daemon, current) ?? current.id.slice(0, 12)));
-    try {
-      await engine.renameContainer(candidate, inputs.daemon);
-    } catch (error: unknown) {
-      await engine.renameContainer(current.id, inputs.daemon);
-      await discardCandidate(engine, candidate, volumes.socket);
-      throw error;
-    }
-    await retireDaemon(engine, current, logger);
-  } else {
-    await engine.renameContainer(candidate, inputs.daemon);
-  }
-  await removeDrainedDaemons(engine, inputs.daemon, [candidate], logger);
-  return outcome(current ? 'replaced' : 'created', candidate, { seeded: copied.length, rootsBuilds, ...(repaired.length > 0 ? { repaired } : {}) });
+  return {
+    outcome: outcome(current ? 'replaced' : 'created', candidate, { seeded: copied.length, rootsBuilds, ...(repaired.length > 0 ? { repaired } : {}) }),
+    pending: pendingSwap(engine, { daemon: inputs.daemon, ...(current ? { current } : {}), candidate, candidateSocket: volumes.socket, logger }),
+  };
 }
 
 /**

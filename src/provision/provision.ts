@@ -1,5 +1,6 @@
 import type { ProvisionSettings } from '../config/schema.js';
-import { reconcileDaemon, type DaemonOutcome } from '../daemon/reconcile-daemon.js';
+import { prepareDaemon, type DaemonOutcome } from '../daemon/reconcile-daemon.js';
+import type { PendingSwap } from '../daemon/daemon-swap.js';
 import type { DaemonLimits } from '../daemon/daemon-spec.js';
 import { daemonLimits } from '../daemon/daemon-limits.js';
 import { EngineClient } from '../engine/engine-client.js';
@@ -38,10 +39,6 @@ export function imageSource(settings: ProvisionSettings): ImageSource {
   return { kind: 'host-nix' };
 }
 
-/**
- * image → volumes → seed → daemon → config.toml. config.toml is written last, and only once the daemon
- * answers, so it never points at a daemon or a nix that is not ready; a failure before leaves both as they were.
- */
 export interface ProvisionOptions {
   dryRun?: boolean;
   logger?: Logger;
@@ -49,21 +46,52 @@ export interface ProvisionOptions {
   progress?: LoadProgress;
 }
 
+/**
+ * image → volumes → seed → daemon → config.toml. Everything that can fail is done before the swap: the
+ * new daemon answers under another name and config.toml's new text is written to its temp file (room on
+ * disk, permissions); only then does the new daemon take the name, and config.toml is renamed over. If
+ * that fails, the old daemon gets its name back: config.toml and the daemon always agree.
+ */
 export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger, progress }: ProvisionOptions = {}): Promise<ProvisionResult> {
   // Bad runner names, a broken config.toml or a bad token file fail here, before the engine is touched.
   const declared = settings.declaredRunners && (await readDeclaredRunners(settings.declaredRunners, { logger }));
-  const configure = (nix: string, dry: boolean) =>
-    applyRunnerConfig({ path: settings.runnerConfig, runners: settings.runners, declared, managed: jobSettings(settings.daemon, nix), dryRun: dry, logger });
+  const configure: Configure = (nix, dry, beforeRename) =>
+    applyRunnerConfig({
+      path: settings.runnerConfig,
+      runners: settings.runners,
+      declared,
+      managed: jobSettings(settings.daemon, nix),
+      dryRun: dry,
+      logger,
+      ...(beforeRename ? { beforeRename } : {}),
+    });
   await configure(UNKNOWN_NIX, true);
   const engine = await EngineClient.connect(settings.dockerHost, logger, engineTimeouts(settings));
   const run = () => provisionSteps(engine, settings, configure, { dryRun, logger, ...(progress ? { progress } : {}) });
   return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
 }
 
+type Configure = (nix: string, dryRun: boolean, beforeRename?: () => Promise<void>) => ReturnType<typeof applyRunnerConfig>;
+
+/** config.toml is written with the swap at its commit point (a no-op when nothing changes), then the old generation retires. */
+async function commitDaemon<T>(pending: PendingSwap | undefined, write: () => Promise<T>): Promise<T> {
+  let written: T;
+  try {
+    written = await write();
+    // config.toml needed no change (e.g. the same nix in a new container): the swap is still to do.
+    await pending?.swap();
+  } catch (error: unknown) {
+    await pending?.abandon();
+    throw error;
+  }
+  await pending?.finish();
+  return written;
+}
+
 async function provisionSteps(
   engine: EngineClient,
   settings: ProvisionSettings,
-  configure: (nix: string, dryRun: boolean) => ReturnType<typeof applyRunnerConfig>,
+  configure: Configure,
   { dryRun, logger, progress }: ProvisionOptions & { dryRun: boolean; logger: Logger },
 ): Promise<ProvisionResult> {
   // Under the provision lock: anything of this daemon made by another run is a leftover of a killed one.
@@ -74,9 +102,10 @@ async function provisionSteps(
   logger.debug(`daemon image from ${describeSource(source)}: ${image.ref} (${image.action})`);
 
   let daemon: Omit<ProvisionResult['daemon'], 'sandbox' | 'limits'>;
+  let pending: PendingSwap | undefined;
   if (image.id && image.nixPath) {
     const { id, nixPath } = image;
-    daemon = await reconcileDaemon(
+    ({ outcome: daemon, pending } = await prepareDaemon(
       engine,
       {
         daemon: settings.daemon,
@@ -88,7 +117,7 @@ async function provisionSteps(
         registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath, settings.daemon)),
       },
       { dryRun, logger },
-    );
+    ));
   } else {
     daemon = { name: settings.daemon, image: image.ref, action: 'created', seeded: 0 };
   }
@@ -96,7 +125,7 @@ async function provisionSteps(
 
   const nix = daemon.nix ?? image.nixPath;
   if (nix === undefined && !dryRun) throw new Error(`the nix store path of ${image.ref} is unknown`);
-  const runnerConfig = await configure(nix ?? UNKNOWN_NIX, dryRun);
+  const runnerConfig = await commitDaemon(pending, () => configure(nix ?? UNKNOWN_NIX, dryRun, pending?.swap));
   const changed = image.action !== 'present' || daemon.action !== 'unchanged' || runnerConfig.changed || leftovers.length > 0;
   const runnerConfigResult = { path: runnerConfig.path, changed: runnerConfig.changed, diff: runnerConfig.diff };
   return { ok: true, changed, dryRun, daemon: daemonResult, image, runners: runnerConfig.runners, runnerConfig: runnerConfigResult, leftovers };
