@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/engine-client.js';
+import { engineRefused } from '../engine/engine-failure.js';
 import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { pathsOfRegistration } from '../nix/closure.js';
@@ -157,7 +158,8 @@ async function startCandidate(
     await rootDaemonNix(engine, id, inputs.nixPath);
   } catch (error: unknown) {
     await discardCandidate(engine, id, socket);
-    if (error instanceof UserError) throw error;
+    // an engine that refused to start it (an image whose nix-daemon cannot run) is about the daemon, not the engine
+    if (error instanceof UserError && !engineRefused(error)) throw error;
     throw new UserError('daemon', `the new nix-daemon container did not start: ${errorMessage(error)}`, 'the old daemon keeps running; check the image and its nix store path', {
       cause: error,
     });

@@ -7,6 +7,12 @@ export function engineStatus(error: unknown): number | undefined {
   return typeof target === 'object' && target !== null && 'statusCode' in target ? Number(target.statusCode) : undefined;
 }
 
+/** The engine answered and refused the request (4xx): about what was asked (an image, a name), not about the engine's health. */
+export function engineRefused(error: unknown): boolean {
+  const status = engineStatus(error);
+  return status !== undefined && status >= 400 && status < 500;
+}
+
 // Errors of these kinds come from nix-runner's own code, never from the engine: they stay bugs, with a stack.
 const BUGS = [TypeError, RangeError, ReferenceError];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { engineFailure, engineStatus } from '../../../src/engine/engine-failure.js';
+import { engineFailure, engineRefused, engineStatus } from '../../../src/engine/engine-failure.js';
 import { engineTimeouts } from '../../../src/engine/engine-timeouts.js';
 import { CallTimeout } from '../../../src/engine/timed-call.js';
 import { ExitCode, UserError } from '../../../src/errors.js';
@@ -44,6 +44,12 @@ describe('engineFailure', () => {
     expect(engineStatus(error)).toBe(409);
     expect(error.message).toMatch(/HTTP 409: unexpected - volume is in use$/);
     expect(error.hint).toMatch(/refused/);
+  });
+
+  it('tells a refusal (4xx: about the request) from a failing engine', () => {
+    expect(engineRefused(engineFailure('start container x', httpError(400, 'OCI runtime create failed'), context))).toBe(true);
+    expect(engineRefused(engineFailure('start container x', httpError(500, 'boom'), context))).toBe(false);
+    expect(engineRefused(engineFailure('x', new CallTimeout({ kind: 'answer', ms: 1 }), context))).toBe(false);
   });
 
   it('names the code of a lost connection', () => {
