@@ -1,0 +1,135 @@
+import { readFile, realpath } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleHostNix } from '../../../src/nix/bundle-host-nix.js';
+import { findOnPath } from '../../../src/nix/host-nix.js';
+import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { runnerName, runnerTables } from '../../../src/runner-config/runners.js';
+import { isTable } from '../../../src/runner-config/toml-value.js';
+import { runCli } from '../support/cli.js';
+import { requireEngine, skipE2E } from '../support/engine.js';
+import { copyRunnerFixture } from '../support/fixtures.js';
+import { removeDaemon, scratchDir, uniqueName } from '../support/scratch.js';
+
+const CLI = fileURLToPath(new URL('../../../dist/cli.js', import.meta.url));
+const KILLS = Number(process.env.NIX_RUNNER_KILLS ?? 12);
+// A provision here takes 3 to 8 s (cold: about 7.5): kills land anywhere in it, from argument parsing to the swap.
+const MAX_DELAY_MS = 8000;
+
+// kill -9 at random moments of provision (a cold one on empty volumes, then a swap to another image that
+// needs seeding), again and again; then a normal run must leave everything as if none had been killed.
+describe.skipIf(skipE2E)('provision killed with SIGKILL at random moments', () => {
+  const daemon = uniqueName('e2e-kill');
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let runnerConfig: string;
+  let nixA: string;
+  let nixB: string;
+  const log: string[] = [];
+  const removed: string[] = [];
+
+  const args = (nix: string) => ['provision', '--runner-config', runnerConfig, '--daemon', daemon, '--runner', 'docker-second', '--image-store-path', nix, '--json'];
+
+  /** Runs provision and kills it after `delayMs`; whether it was killed, or how it ended. */
+  async function provisionKilledAfter(nix: string, delayMs: number): Promise<'killed' | number> {
+    const child = execa('node', [CLI, ...args(nix)], { reject: false });
+    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    const result = await child;
+    clearTimeout(timer);
+    if (result.signal === 'SIGKILL') return 'killed';
+    noteLeftovers(String(result.stdout));
+    return result.exitCode ?? -1;
+  }
+
+  /** Counts what runs removed as leftovers of killed ones (proof that cleanup had work to do). */
+  function noteLeftovers(stdout: string): void {
+    try {
+      removed.push(...((JSON.parse(stdout) as { leftovers?: string[] }).leftovers ?? []));
+    } catch {
+      // not JSON: the test's assertions on the exit code say what went wrong
+    }
+  }
+
+  async function expectConfigIntact(): Promise<void> {
+    const text = await readFile(runnerConfig, 'utf8');
+    const runners = runnerTables(parseRunnerConfig(text, runnerConfig).table);
+    expect(runners.map(runnerName)).toEqual(['docker-main', 'docker-second', 'shell-runner']);
+  }
+
+  async function nixRunnerThings() {
+    const engine = requireEngine();
+    const containers = await engine.listContainers({ label: [`org.nix-runner.daemon=${daemon}`] });
+    const named = await Promise.all([daemon, `${daemon}-next`].map((name) => engine.inspectContainer(name)));
+    const volumes = await engine.listVolumes(`${daemon}-`);
+    return { containers, named: named.filter((c) => c !== undefined), volumes };
+  }
+
+  beforeAll(async () => {
+    scratch = await scratchDir();
+    runnerConfig = await copyRunnerFixture(scratch.dir);
+    const nixBinary = await realpath((await findOnPath('nix-store'))!);
+    nixA = await bundleHostNix({ nixBinary, variant: 'e2e-kill-a' });
+    nixB = await bundleHostNix({ nixBinary, variant: 'e2e-kill-b' });
+  });
+
+  afterAll(async () => {
+    console.log(`kill -9 injection: ${log.join('; ')}`);
+    console.log(`leftovers of killed runs removed by later runs (${removed.length}): ${removed.join(', ')}`);
+    await removeDaemon(requireEngine(), daemon);
+    await scratch?.remove();
+  });
+
+  it(`leaves config.toml intact and no leftovers after ${KILLS} kills and one normal run`, async () => {
+    let kills = 0;
+    for (let round = 0; kills < KILLS && round < 10; round++) {
+      if (round > 0) {
+        // Each round starts cold: a purge right after killed runs must itself be clean.
+        const purge = await runCli(['deprovision', '--runner-config', runnerConfig, '--daemon', daemon, '--purge', '--json']);
+        expect(purge.exitCode, purge.stdout + purge.stderr).toBe(0);
+        noteLeftovers(purge.stdout);
+        const left = await nixRunnerThings();
+        expect([...left.containers, ...left.named, ...left.volumes]).toEqual([]);
+      }
+      for (const nix of [nixA, nixB]) {
+        // Killed at random until one run gets through (at most 3 kills, then a run that is not killed).
+        for (let attempt = 0; ; attempt++) {
+          const delay = attempt < 3 ? Math.round(100 + Math.random() * MAX_DELAY_MS) : 600_000;
+          const outcome = await provisionKilledAfter(nix, delay);
+          log.push(`${nix === nixA ? 'A' : 'B'}@${delay < 600_000 ? `${delay}ms` : 'no kill'}:${outcome}`);
+          await expectConfigIntact();
+          if (outcome === 'killed') {
+            kills++;
+            continue;
+          }
+          expect(outcome, log.at(-1)).toBe(0);
+          break;
+        }
+      }
+    }
+    expect(kills).toBeGreaterThanOrEqual(KILLS);
+
+    const normal = await runCli(args(nixB));
+    expect(normal.exitCode, normal.stdout + normal.stderr).toBe(0);
+    noteLeftovers(normal.stdout);
+    await expectConfigIntact();
+    const text = await readFile(runnerConfig, 'utf8');
+    const second = runnerTables(parseRunnerConfig(text, runnerConfig).table).find((runner) => runnerName(runner) === 'docker-second')!;
+    expect(isTable(second.docker) && second.docker.volumes_from).toContain(`${daemon}:ro`);
+    expect(text).toContain(`NIX_RUNNER_BIN=${nixB}/bin`);
+
+    const { containers, named, volumes } = await nixRunnerThings();
+    expect(containers.map((c) => `${c.name} ${c.labels['org.nix-runner.role']}`)).toEqual([`${daemon} daemon`]);
+    expect(named.map((c) => c.name)).toEqual([daemon]);
+    const current = named[0]!;
+    const ownVolumes = ['store', 'db', 'roots', `socket-${current.labels['org.nix-runner.generation']}`].map((kind) => `${daemon}-${kind}`).sort();
+    expect(volumes.map((v) => v.name).sort()).toEqual(ownVolumes);
+    // No helper of any nix-runner run that is gone, for this daemon or for none.
+    const helpers = await requireEngine().listContainers({ label: ['org.nix-runner.role=helper'] });
+    expect(helpers.filter((c) => c.labels['org.nix-runner.daemon'] === daemon)).toEqual([]);
+
+    const purge = await runCli(['deprovision', '--runner-config', runnerConfig, '--daemon', daemon, '--purge', '--json']);
+    expect(purge.exitCode, purge.stdout + purge.stderr).toBe(0);
+    const after = await nixRunnerThings();
+    expect([...after.containers, ...after.named, ...after.volumes]).toEqual([]);
+  }, 1_200_000);
+});
