@@ -25,6 +25,8 @@ export interface BuilderDerivation {
   script: string;
   /** More derivation attributes (they reach the builder as environment variables). */
   attrs?: Record<string, string>;
+  /** Store paths the builder gets as inputs (builtins.storePath), by attribute name: visible in the sandbox too. */
+  inputs?: Record<string, string>;
   /** Function arguments of the expression, given by `nix-build --argstr NAME VALUE` and passed on as attributes. */
   inherit?: string[];
   /** Defaults to a fresh one, so that the derivation is built once more. */
@@ -32,8 +34,9 @@ export interface BuilderDerivation {
 }
 
 /** A derivation only the daemon can build (its builder is the daemon's store busybox), running `script`. */
-export function builderDerivation({ busybox, name, script, attrs = {}, inherit = [], nonce: n = nonce() }: BuilderDerivation): string {
+export function builderDerivation({ busybox, name, script, attrs = {}, inputs = {}, inherit = [], nonce: n = nonce() }: BuilderDerivation): string {
   const extra = Object.entries(attrs).map(([key, value]) => `  ${key} = ${nixString(value)};`);
+  extra.push(...Object.entries(inputs).map(([key, path]) => `  ${key} = builtins.storePath ${nixString(path)};`));
   if (inherit.length > 0) extra.push(`  inherit ${inherit.join(' ')};`);
   return [
     `${inherit.length > 0 ? `{ ${inherit.join(', ')} }: ` : ''}derivation {`,
@@ -64,7 +67,8 @@ export function parseAttempts(lines: string[]): Map<string, Attempt> {
 }
 
 // How the kernel and busybox word a refusal; anything else (not found, syntax error) means the attempt never really ran.
-export const REFUSED = /Permission denied|Operation not permitted|Read-only file system/;
+// In the sandbox's user namespace, a chown to an unmapped id is EINVAL.
+export const REFUSED = /Permission denied|Operation not permitted|Read-only file system|Invalid argument/;
 
 /** A plain build: records where it was built and the builder's uid (`built-on-HOST uid-N`). */
 export function plainDerivation(busybox: string, name = 'e2e-plain', n = nonce()): string {
