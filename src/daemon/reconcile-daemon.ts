@@ -16,10 +16,8 @@ import {
   candidateName,
   daemonVolumes,
   generationLabels,
-  generationOf,
   isDaemonGeneration,
   newGenerationId,
-  retiredName,
 } from './daemon-names.js';
 import { daemonContainerSpec, daemonNixConf, daemonSpecHash, type DaemonInputs } from './daemon-spec.js';
 import { findHookShell } from './hook-shell.js';
