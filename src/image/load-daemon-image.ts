@@ -76,8 +76,9 @@ async function attempt(engine: EngineClient, input: DaemonImageInput, engineChai
   loaded.catch((error: unknown) => counter.destroy(error instanceof Error ? error : new Error(String(error))));
   const [write, load] = await Promise.allSettled([written, loaded]);
   progress.done();
-  // An engine that stalled or went away (an engine UserError) cut the archive short: that is the news.
-  if (load.status === 'rejected' && isUserError(load.reason)) throw load.reason;
+  // An engine that stalled or went away (an engine UserError) cut the archive short: that is the news,
+  // unless the writer's own failure is what ended the load.
+  if (load.status === 'rejected' && isUserError(load.reason) && !(write.status === 'rejected' && [load.reason, load.reason.cause].includes(write.reason))) throw load.reason;
   // A writer failure (a store path missing or changed) explains the engine's complaint about a cut archive.
   if (write.status === 'rejected') throw write.reason;
   if (load.status === 'rejected') {
