@@ -148,7 +148,9 @@ describe('writeDaemonImageArchive', () => {
     expect(file('etc/nix/nix.conf')).toBe('sandbox = false\n');
     expect(file('nix-runner/registration')).toBe('REGISTRATION\n');
     expect(file('etc/passwd')).toMatch(/^root:x:0:0:.*\nnobody:x:65534:65534:/);
-    expect(file('etc/group')).toBe('root:x:0:\nnogroup:x:65534:\n');
+    // the build users, so that an image nix-runner builds never runs builds as root
+    expect(file('etc/passwd')).toMatch(/^nixbld1:x:30001:30000:/m);
+    expect(file('etc/group')).toMatch(/^root:x:0:\nnogroup:x:65534:\nnixbld:x:30000:nixbld1,nixbld2,/);
     expect(small.find((entry) => entry.name === 'tmp/')).toMatchObject({ type: 'directory', mode: 0o1777 });
     for (const dir of ['db', 'gcroots', 'profiles', 'temproots', 'daemon-socket']) {
       expect(small.find((entry) => entry.name === `nix/var/nix/${dir}/`)).toMatchObject({ type: 'directory' });
