@@ -7,6 +7,7 @@ import { gcCommand } from './commands/gc-command.js';
 import { imageCommand } from './commands/image-command.js';
 import { provisionCommand } from './commands/provision-command.js';
 import { smokeCommand } from './commands/smoke-command.js';
+import { statusCommand } from './commands/status-command.js';
 
 const program = new Command('nix-runner')
   .description('One shared, persistent Nix store for every GitLab Runner docker job, served by a long-lived nix-daemon container.')
@@ -17,6 +18,7 @@ const program = new Command('nix-runner')
   .addCommand(smokeCommand())
   .addCommand(imageCommand())
   .addCommand(gcCommand())
+  .addCommand(statusCommand())
   .addCommand(demoCommand());
 
 for (const command of program.commands) command.exitOverride();

@@ -26,7 +26,13 @@ function redactingLogger(logger: Logger): Logger {
 /**
  * The one place where outcomes become output and exit codes. A UserError prints one line and a hint;
  * anything else is a bug and prints its stack. With --json, stdout carries exactly one JSON object.
+ * A result with `ok: false` and an `exitCode` (a check that found problems) is printed, then exits so.
  */
+function failedCheck(result: object): number | undefined {
+  const { ok, exitCode } = result as { ok?: unknown; exitCode?: unknown };
+  return ok === false && typeof exitCode === 'number' ? exitCode : undefined;
+}
+
 export async function runCommand<T extends object>(
   options: CommandOptions,
   action: (logger: Logger) => Promise<T>,
@@ -37,7 +43,7 @@ export async function runCommand<T extends object>(
   try {
     const result = await action(logger);
     streams.stdout.write(options.json ? `${JSON.stringify(result)}\n` : render(result));
-    return ExitCode.ok;
+    return failedCheck(result) ?? ExitCode.ok;
   } catch (error: unknown) {
     if (isUserError(error)) {
       const message = redactSecrets(error.message);

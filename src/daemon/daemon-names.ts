@@ -39,11 +39,16 @@ export function newGenerationId(): string {
  */
 export function daemonVolumes(daemon: string, generation: string) {
   return {
-    store: `${daemon}-store`,
+    store: storeVolume(daemon),
     db: `${daemon}-db`,
     roots: `${daemon}-roots`,
     socket: `${daemon}-socket-${generation}`,
   };
+}
+
+/** The store volume, shared by every generation of `daemon`: its users are the jobs of all of them. */
+export function storeVolume(daemon: string): string {
+  return `${daemon}-store`;
 }
 
 export type DaemonVolume = { kind: 'store' | 'db' | 'roots' } | { kind: 'socket'; generation: string };

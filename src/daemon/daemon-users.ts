@@ -1,4 +1,4 @@
-import { SOCKET_DIR, daemonVolumes, isDaemonGeneration, isHelper, LABEL_RUN } from './daemon-names.js';
+import { SOCKET_DIR, isDaemonGeneration, isHelper, LABEL_RUN, storeVolume } from './daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo, ContainerSummary } from '../engine/engine-types.js';
 import { runLiveness } from '../leftovers/run-id.js';
@@ -24,8 +24,7 @@ export async function generationUsers(engine: EngineClient, generation: Containe
  * the store volume, other than daemon generations and helpers of nix-runner runs that are gone.
  */
 export async function storeUsers(engine: EngineClient, daemon: string): Promise<ContainerSummary[]> {
-  const store = daemonVolumes(daemon, '').store;
-  return (await engine.listContainers({ volume: [store] })).filter(
+  return (await engine.listContainers({ volume: [storeVolume(daemon)] })).filter(
     (c) => !isDaemonGeneration(c.labels) && !(isHelper(c.labels) && runLiveness(c.labels[LABEL_RUN]) === 'dead'),
   );
 }

@@ -408,6 +408,12 @@ export class EngineClient {
     return (await this.optional(`inspect volume ${name}`, () => this.docker.getVolume(name).inspect())) !== undefined;
   }
 
+  /** A volume's labels and where the engine keeps it on its host (readable only there, usually by root). */
+  async inspectVolume(name: string): Promise<{ name: string; labels: Record<string, string>; mountpoint: string } | undefined> {
+    const volume = await this.optional(`inspect volume ${name}`, () => this.docker.getVolume(name).inspect());
+    return volume ? { name: volume.Name, labels: volume.Labels ?? {}, mountpoint: volume.Mountpoint } : undefined;
+  }
+
   /** Names of volumes that start with `prefix`. */
   async listVolumeNames(prefix: string): Promise<string[]> {
     const { Volumes } = await this.call(`list volumes ${prefix}*`, () => this.docker.listVolumes({ filters: JSON.stringify({ name: [prefix] }) }));

@@ -19,6 +19,15 @@ function captureStreams(): CommandStreams & { out: () => string; err: () => stri
 const render = (result: { daemon: string }) => `provisioned ${result.daemon}\n`;
 
 describe('runCommand', () => {
+  it('prints the result of a check that found problems, then returns its exit code (ok: false, exitCode)', async () => {
+    const streams = captureStreams();
+    const code = await runCommand({ json: true }, async () => ({ ok: false, exitCode: 6, daemons: [] }), () => '', streams);
+    expect(code).toBe(6);
+    expect(JSON.parse(streams.out())).toEqual({ ok: false, exitCode: 6, daemons: [] });
+    const human = captureStreams();
+    expect(await runCommand({}, async () => ({ ok: true, exitCode: 6 }), () => 'fine\n', human)).toBe(0);
+  });
+
   it('prints render(result) on stdout, logs on stderr and returns 0', async () => {
     const streams = captureStreams();
     const code = await runCommand(
