@@ -55,23 +55,25 @@ export interface ProvisionOptions {
 export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger, progress }: ProvisionOptions = {}): Promise<ProvisionResult> {
   // Bad runner names, a broken config.toml or a bad token file fail here, before the engine is touched.
   const declared = settings.declaredRunners && (await readDeclaredRunners(settings.declaredRunners, { logger }));
-  const configure: Configure = (nix, dry, beforeRename) =>
+  const configure: Configure = (nix, dry, beforeRename, diff = true) =>
     applyRunnerConfig({
       path: settings.runnerConfig,
       runners: settings.runners,
       declared,
       managed: jobSettings(settings.daemon, nix),
       dryRun: dry,
+      diff,
       logger,
       ...(beforeRename ? { beforeRename } : {}),
     });
-  await configure(UNKNOWN_NIX, true);
+  // Only a check: its diff (against a placeholder nix) is never shown, and takes seconds on a large file.
+  await configure(UNKNOWN_NIX, true, undefined, false);
   const engine = await EngineClient.connect(settings.dockerHost, logger, engineTimeouts(settings));
   const run = () => provisionSteps(engine, settings, configure, { dryRun, logger, ...(progress ? { progress } : {}) });
   return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
 }
 
-type Configure = (nix: string, dryRun: boolean, beforeRename?: () => Promise<void>) => ReturnType<typeof applyRunnerConfig>;
+type Configure = (nix: string, dryRun: boolean, beforeRename?: () => Promise<void>, diff?: boolean) => ReturnType<typeof applyRunnerConfig>;
 
 /** config.toml is written with the swap at its commit point (a no-op when nothing changes), then the old generation retires. */
 async function commitDaemon<T>(pending: PendingSwap | undefined, write: () => Promise<T>): Promise<T> {

@@ -10,7 +10,7 @@ import { describeRunner, runnerName, runnerTables } from './runners.js';
 import { selectRunners } from './select-runners.js';
 import { updateRunnerConfig, type UpdateConfigOptions } from './update-config.js';
 
-type Hooks = Pick<UpdateConfigOptions, 'storeDir' | 'beforeRename' | 'maxAttempts' | 'lockTimeoutMs'>;
+type Hooks = Pick<UpdateConfigOptions, 'storeDir' | 'beforeRename' | 'maxAttempts' | 'lockTimeoutMs' | 'diff'>;
 
 export interface ApplyRunnerConfigOptions extends Hooks {
   path: string;
@@ -47,8 +47,15 @@ export async function applyRunnerConfig(options: ApplyRunnerConfigOptions): Prom
     runners = selectRunners(withDeclared, options.runners.length > 0 ? [...new Set([...options.runners, ...names])] : []);
     return attachRunners(withDeclared, runners, options.managed, records);
   });
-  if (result.changed && !options.dryRun) options.logger?.info(`attached ${runners.join(', ')} to ${options.managed.daemon} in ${options.path}`);
+  if (result.changed && !options.dryRun) options.logger?.info(`attached ${listNames(runners)} to ${options.managed.daemon} in ${options.path}`);
   return { ...result, runners };
+}
+
+// A log line stays readable with thousands of runners.
+const LISTED = 20;
+
+function listNames(names: string[]): string {
+  return names.length > LISTED ? `${names.slice(0, LISTED).join(', ')} and ${names.length - LISTED} more runners` : names.join(', ');
 }
 
 /** The runners nix-runner wrote from declarations on an earlier run, with their records. */

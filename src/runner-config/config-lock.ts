@@ -22,7 +22,7 @@ export interface ConfigLockOptions {
  * Runs `fn` while no other nix-runner writes the config.toml at `target` (its real path): two provisions of
  * different daemons read, merge and replace the same file, and without this one of the two updates is lost.
  */
-export async function withConfigLock<T>(target: string, logger: Logger, fn: () => Promise<T>, { timeoutMs = 60_000, path = target }: ConfigLockOptions = {}): Promise<T> {
+export async function withConfigLock<T>(target: string, logger: Logger, fn: () => Promise<T>, { timeoutMs = 120_000, path = target }: ConfigLockOptions = {}): Promise<T> {
   const lock = configLockPath(target);
   let locked = false;
   try {

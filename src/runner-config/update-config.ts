@@ -7,6 +7,7 @@ import { withConfigLock } from './config-lock.js';
 import { MAX_CONFIG_BYTES, MISSING_HINT, readConfigText, resolveConfigTarget } from './config-target.js';
 import { parseRunnerConfig, serializeRunnerConfig, type RunnerConfigDocument } from './document.js';
 import { redactSecrets, redactValues, secretValues } from './redact-secrets.js';
+import { runnerTables } from './runners.js';
 import { sameMeaning } from './same-meaning.js';
 import { firstCommentLine } from './toml-comments.js';
 import { unifiedDiff } from './unified-diff.js';
@@ -25,6 +26,8 @@ export interface UpdateConfigOptions {
   maxAttempts?: number;
   /** How long to wait for another nix-runner writing the same file. */
   lockTimeoutMs?: number;
+  /** false: no diff in the result ('' instead), for a check whose diff nobody reads (seconds with a large file). */
+  diff?: boolean;
 }
 
 export interface UpdateConfigResult {
@@ -67,7 +70,7 @@ export async function updateRunnerConfig(options: UpdateConfigOptions, transform
     await checkWritable(first.target, first.read !== undefined);
     const next = serializeRunnerConfig(first.after);
     checkSize(next, path);
-    return { path, changed: true, diff: redactedDiff(first, next) };
+    return { path, changed: true, diff: options.diff === false ? '' : redactedDiff(first, next) };
   }
   return withConfigLock(first.target, logger, () => writeMerged(options, transform, first), { path, ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}) });
 }
@@ -97,7 +100,7 @@ async function writeMerged(options: UpdateConfigOptions, transform: Transform, u
           if ((await readConfigText(target)) !== current.read) throw new ChangedMeanwhile();
         },
       });
-      return { path, changed: true, diff: redactedDiff(current, next) };
+      return { path, changed: true, diff: options.diff === false ? '' : redactedDiff(current, next) };
     } catch (error: unknown) {
       if (!(error instanceof ChangedMeanwhile)) throw error;
       logger.debug(`${path} changed while nix-runner was writing it; merging again (attempt ${attempt} of ${maxAttempts})`);
@@ -124,7 +127,8 @@ async function merge(options: UpdateConfigOptions, transform: Transform, given?:
   return { target, read, before, after, changed: !sameMeaning(before.table, after.table) };
 }
 
-// Beyond this many characters searched per secret, copies of secrets are not looked for (their keys' values still are).
+// Beyond this many characters searched (diff length × secrets), copies of secrets are not looked for
+// (the values of their keys still are redacted): with thousands of runners it would take minutes.
 const VALUE_SCAN_BUDGET = 1e9;
 
 /**
@@ -133,6 +137,8 @@ const VALUE_SCAN_BUDGET = 1e9;
  */
 function redactedDiff(merged: Merge, next: string): string {
   const diff = unifiedDiff(merged.read ?? '', next, merged.before.path, { display: redactSecrets });
+  // Each runner has a token: skip the walk for secrets when that many could not be searched for anyway.
+  if (runnerTables(merged.after.table).length * diff.length > VALUE_SCAN_BUDGET) return diff;
   const secrets = secretValues(merged.after.table, secretValues(merged.before.table));
   return secrets.size * diff.length <= VALUE_SCAN_BUDGET ? redactValues(diff, secrets) : diff;
 }

@@ -97,6 +97,27 @@ describe('applyRunnerConfig', () => {
     });
   });
 
+  it('diff: false (a check, as provision makes first): changed, no diff, nothing written', async () => {
+    await withTempDir(async (dir) => {
+      const path = await copyFixture(dir);
+      const original = await readFile(path, 'utf8');
+      expect(await applyRunnerConfig({ path, runners: [], managed, dryRun: true, diff: false })).toMatchObject({ changed: true, diff: '' });
+      expect(await readFile(path, 'utf8')).toBe(original);
+      expect(await applyRunnerConfig({ path, runners: [], managed, diff: false })).toMatchObject({ changed: true, diff: '' });
+      expect(await readFile(path, 'utf8')).not.toBe(original);
+    });
+  });
+
+  it('logs at most 20 attached runner names', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'config.toml');
+      await writeFile(path, Array.from({ length: 25 }, (_, i) => `[[runners]]\nname = "r${i}"\nexecutor = "docker"\n`).join(''));
+      const logger = capturingLogger();
+      await applyRunnerConfig({ path, runners: [], managed, logger });
+      expect(logger.lines).toEqual([`attached ${Array.from({ length: 20 }, (_, i) => `r${i}`).join(', ')} and 5 more runners to nix-daemon in ${path}`]);
+    });
+  });
+
   it('keeps mode 0600', async () => {
     await withTempDir(async (dir) => {
       const path = await copyFixture(dir);
