@@ -22,7 +22,7 @@ describe.skipIf(skipE2E)("a job cannot lift the daemon's build time limits", () 
     const silent = builderDerivation({ busybox: d.probe.busybox, name: 'e2e-silent', script: 'sleep 5; echo done > "$out"' });
     const job = await runJob(d.job, ['e2e_build silent "$E2E_EXPR"'], { E2E_EXPR: silent });
     const result = buildOf(job, 'silent');
-    expect(result.exitCode, result.log.join('\n')).not.toBe(0);
+    expect(result.exitCode, `the silent build ran to its end:\n${result.log.join('\n')}`).not.toBe(0);
     expect(result.log.join('\n')).toMatch(/timed out after 2 seconds of silence/);
   });
 
@@ -31,7 +31,7 @@ describe.skipIf(skipE2E)("a job cannot lift the daemon's build time limits", () 
     const job = await runJob(d.job, ['e2e_build chatty "$E2E_EXPR" --option timeout 0 --max-silent-time 0'], { E2E_EXPR: chatty });
     const result = buildOf(job, 'chatty');
     expect(result.log.join('\n'), 'the build ran').toMatch(/building '/);
-    expect(result.exitCode, result.log.join('\n')).not.toBe(0);
+    expect(result.exitCode, `the build ran past the daemon's timeout to its end:\n${result.log.join('\n')}`).not.toBe(0);
     expect(result.log.join('\n')).toMatch(/timed out after/);
   });
 });

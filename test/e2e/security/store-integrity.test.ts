@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipE2E } from '../support/engine.js';
 import { REFUSED, builderDerivation, builderUid, nonce, parseAttempts, plainDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
+import { unsignedExport } from './support/nix-export.js';
 import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
 
 // Many projects' jobs share one store: whatever a job builds, the next job that asks for the same
@@ -75,6 +76,28 @@ describe.skipIf(skipE2E).each([
     await expectXIntact();
   });
 
+  // What held before and must keep holding: jobs are not trusted users.
+  it("a job cannot import an unsigned path at another derivation's output path, even with --option require-sigs false", async () => {
+    const expression = plainDerivation(d.probe.busybox, 'e2e-future');
+    const a = await runJob(d.job, ['drv=$(nix-instantiate -E "$E2E_Y" 2>/dev/null)', 'echo "e2e-future $(nix-store --query --outputs "$drv")"'], { E2E_Y: expression });
+    const future = /^e2e-future (\/nix\/store\/\S+)$/m.exec(a.stdout)?.[1];
+    expect(future, a.stdout + a.stderr).toBeDefined();
+    const b = await runJob(
+      d.job,
+      [
+        'echo "$E2E_EXPORT" | base64 -d > /tmp/e2e.export',
+        'nix-store --import < /tmp/e2e.export > /tmp/e2e-import.log 2>&1 || true',
+        'nix-store --import --option require-sigs false < /tmp/e2e.export >> /tmp/e2e-import.log 2>&1 || true',
+        'while IFS= read -r l; do echo "e2e-import $l"; done < /tmp/e2e-import.log',
+      ],
+      { E2E_EXPORT: unsignedExport(future!, 'poisoned\n').toString('base64') },
+    );
+    expect(b.stdout.match(/^e2e-import error: cannot add path '.*' because it lacks a valid signature$/gm), b.stdout).toHaveLength(2);
+    expect(await d.probe.valid(future!)).toBe(false);
+    const c = await runJob(d.job, ['e2e_build y "$E2E_Y"'], { E2E_Y: expression });
+    expect(buildOf(c, 'y'), c.stdout).toMatchObject({ exitCode: 0, out: future, built: true, content: [expect.stringMatching(/^built-on-/)] });
+  });
+
   // Found while writing these tests: /nix/store is group-writable for the build users (1775 root:nixbld)
   // when builds do not run in the sandbox, and nix 2.8's daemon opens `<output>.lock` following symlinks,
   // then writes "d" into it once the build is done. A builder plants `<next output>.lock -> <victim file>`.
@@ -111,7 +134,8 @@ describe.skipIf(skipE2E).each([
 
     const c = await runJob(d.job, ['e2e_build victim "$E2E_VICTIM"', 'v=; read -r v < "$out/empty" || true; echo "e2e-empty [$v]"'], { E2E_VICTIM: victim });
     expect(buildOf(c, 'victim')).toMatchObject({ exitCode: 0, out: v.out, built: false });
-    expect(c.stdout).toMatch(/^e2e-empty \[\]$/m);
+    const empty = /^e2e-empty \[(.*)\]$/m.exec(c.stdout)?.[1];
+    expect(empty, `the victim's empty file holds ${JSON.stringify(empty)} now`).toBe('');
     const verify = await d.probe.verify([v.out]);
     expect(verify.exitCode, verify.stderr).toBe(0);
   });
