@@ -7,6 +7,7 @@ import { EngineClient } from '../engine/engine-client.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { readImageRegistration } from '../image/image-registration.js';
 import { removeLeftovers } from '../leftovers/leftovers.js';
+import { trustWarnings } from './trust-warnings.js';
 import { describeSource, resolveDaemonImage, type ImageSource } from '../image/resolve-daemon-image.js';
 import type { LoadProgress } from '../image/load-progress.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
@@ -26,6 +27,8 @@ export interface ProvisionResult {
   runnerConfig: { path: string; changed: boolean; diff: string };
   /** What killed runs had left behind (helpers, an interrupted generation, its socket volume): removed first. */
   leftovers: string[];
+  /** What the trust model cannot hold with these settings (trust-warnings.ts). */
+  warnings: string[];
 }
 
 // In a dry run whose image is not loaded yet, its nix is unknown: the diff shows this in its place.
@@ -130,5 +133,7 @@ async function provisionSteps(
   const runnerConfig = await commitDaemon(pending, () => configure(nix ?? UNKNOWN_NIX, dryRun, pending?.swap));
   const changed = image.action !== 'present' || daemon.action !== 'unchanged' || runnerConfig.changed || leftovers.length > 0;
   const runnerConfigResult = { path: runnerConfig.path, changed: runnerConfig.changed, diff: runnerConfig.diff };
-  return { ok: true, changed, dryRun, daemon: daemonResult, image, runners: runnerConfig.runners, runnerConfig: runnerConfigResult, leftovers };
+  const warnings = trustWarnings(settings);
+  for (const warning of warnings) logger.warn(warning);
+  return { ok: true, changed, dryRun, daemon: daemonResult, image, runners: runnerConfig.runners, runnerConfig: runnerConfigResult, leftovers, warnings };
 }

@@ -66,6 +66,8 @@ describe.skipIf(skipE2E)('provision lifecycle on the real engine and nix', () =>
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.json).toMatchObject({ ok: true, changed: true, runners: ['docker-main', 'docker-second'], daemon: { name: daemon } });
+    // without --sandbox, provision says what that leaves open, every time
+    expect(result.json.warnings).toEqual([expect.stringMatching(/^builds run without the sandbox: /)]);
     const info = await requireEngine().inspectContainer(daemon);
     expect(info?.running).toBe(true);
     daemonId = info!.id;
