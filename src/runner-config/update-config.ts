@@ -68,9 +68,11 @@ export async function updateRunnerConfig(options: UpdateConfigOptions, transform
   if (dryRun) {
     // A dry run also says when the real one could not write: provision checks this before it touches the engine.
     await checkWritable(first.target, first.read !== undefined);
+    // A check without a diff leaves the size to the real write, which checks it before anything is swapped.
+    if (options.diff === false) return { path, changed: true, diff: '' };
     const next = serializeRunnerConfig(first.after);
     checkSize(next, path);
-    return { path, changed: true, diff: options.diff === false ? '' : redactedDiff(first, next) };
+    return { path, changed: true, diff: redactedDiff(first, next) };
   }
   return withConfigLock(first.target, logger, () => writeMerged(options, transform, first), { path, ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}) });
 }
