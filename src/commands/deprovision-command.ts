@@ -46,7 +46,7 @@ export function deprovisionCommand(): Command {
     .addOption(engineTimeoutOption())
     .addOption(engineConnectTimeoutOption())
     .option('--keep-daemon', 'only edit config.toml; leave the daemon container and its volumes')
-    .option('--purge', 'also remove the volumes <daemon>-store, <daemon>-db and <daemon>-socket-*: the store is lost')
+    .option('--purge', "also remove the volumes <daemon>-store, <daemon>-db and <daemon>-roots: the store is lost (a generation's\nsocket volume always goes with its container)")
     .option('--force', 'remove the daemon even while job containers still use it')
     .option('--dry-run', 'say what would be removed (with a diff of config.toml) and change nothing')
     .option('--json', 'print one JSON object on stdout: ok, changed, runnerConfig, containers, volumes {removed,kept}')

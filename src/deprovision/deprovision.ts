@@ -1,5 +1,6 @@
 import { LABEL_DAEMON, isDaemonGeneration, isDaemonVolume } from '../daemon/daemon-names.js';
-import { generationUsers } from '../daemon/daemon-users.js';
+import { generationUsers, socketVolume } from '../daemon/daemon-users.js';
+import { removeSocketVolume } from '../daemon/retire-daemon.js';
 import { EngineClient } from '../engine/engine-client.js';
 import type { EngineTimeouts } from '../engine/engine-timeouts.js';
 import type { ContainerInfo } from '../engine/engine-types.js';
@@ -60,12 +61,16 @@ async function deprovisionSteps(engine: EngineClient | undefined, options: Depro
   const found = dryRun ? await findLeftovers(engine, daemon, { locked: false }) : await removeLeftovers(engine, daemon, logger);
   const leftovers = [...found.containers, ...found.volumes].map((leftover) => leftover.name);
   for (const container of containers) {
+    // A generation's socket volume goes with it (never reused); the store, db and roots stay unless purge.
+    const socket = socketVolume(container);
+    if (socket) volumes.removed.push(socket);
     if (dryRun) continue;
     await engine.stopContainer(container.id);
     await engine.removeContainer(container.id);
     logger.info(`removed daemon container ${container.name}`);
+    if (socket && !(await removeSocketVolume(engine, socket, logger))) volumes.removed.pop();
   }
-  const names = (await engine.listVolumeNames(`${daemon}-`)).filter((name) => isDaemonVolume(daemon, name)).sort();
+  const names = (await engine.listVolumeNames(`${daemon}-`)).filter((name) => isDaemonVolume(daemon, name) && !volumes.removed.includes(name)).sort();
   for (const name of names) {
     if (!options.purge) {
       volumes.kept.push(name);

@@ -42,16 +42,19 @@ describe.skipIf(skipE2E)('deprovision undoes provision, keeping the store unless
     expect((await requireEngine().inspectContainer(daemon))?.running).toBe(true);
   });
 
-  it('removes the entries from config.toml (the original meaning is back) and the daemon, keeps the volumes', async () => {
+  it('removes the entries from config.toml (the original meaning is back) and the daemon with its socket volume, keeps the store volumes', async () => {
     const before = await volumes();
+    const socket = before.filter((name) => name.startsWith(`${daemon}-socket-`));
+    const store = before.filter((name) => !socket.includes(name));
     const result = await cli('deprovision');
     expect(result.exitCode, result.stdout).toBe(0);
-    expect(result.json).toMatchObject({ ok: true, changed: true, runnerConfig: { changed: true }, containers: [{ name: daemon }], volumes: { removed: [] } });
-    expect((result.json.volumes as { kept: string[] }).kept).toEqual(before);
-    expect(before).toEqual(expect.arrayContaining([`${daemon}-store`, `${daemon}-db`]));
+    expect(result.json).toMatchObject({ ok: true, changed: true, runnerConfig: { changed: true }, containers: [{ name: daemon }], volumes: { removed: socket } });
+    expect(socket).toHaveLength(1);
+    expect((result.json.volumes as { kept: string[] }).kept).toEqual(store);
+    expect(store).toEqual(expect.arrayContaining([`${daemon}-store`, `${daemon}-db`]));
     expect(await meaning()).toEqual(parseRunnerConfig(await readFile(RUNNER_FIXTURE, 'utf8'), RUNNER_FIXTURE).table);
     expect(await requireEngine().listContainerIds({ label: [`org.nix-runner.daemon=${daemon}`] })).toEqual([]);
-    expect(await volumes()).toEqual(before);
+    expect(await volumes()).toEqual(store);
   });
 
   it('a second deprovision changes nothing and writes nothing', async () => {
@@ -73,16 +76,19 @@ describe.skipIf(skipE2E)('deprovision undoes provision, keeping the store unless
     expect((await requireEngine().inspectContainer(daemon))?.running).toBe(true);
   });
 
-  it('refuses while a job container uses the daemon, and changes nothing', async () => {
+  // A job container between two stages is stopped, but starts again and needs its daemon then.
+  it.each([['running', true], ['created (between stages)', false]] as const)('refuses while a %s job container uses the daemon, and changes nothing', async (state, start) => {
     const engine = requireEngine();
     await cli('provision');
     const text = await readFile(runnerConfig, 'utf8');
     const job = await engine.createContainer({ image: jobImage, cmd: ['/bin/busybox', 'sleep', '60'], volumesFrom: [`${daemon}:ro`] });
     try {
-      await engine.startContainer(job);
+      if (start) await engine.startContainer(job);
+      const name = (await engine.inspectContainer(job))!.name;
       const result = await runCli(['deprovision', '--runner-config', runnerConfig, '--daemon', daemon]);
       expect(result.exitCode).toBe(6);
-      expect(result.stderr).toMatch(new RegExp(`^nix-runner: error: 1 running container\\(s\\) still use daemon ${daemon}: ${job.slice(0, 12)}\n  hint: .*--force`));
+      const shown = `${name} \\(${state.split(' ')[0]}\\)`;
+      expect(result.stderr).toMatch(new RegExp(`^nix-runner: error: 1 job container\\(s\\) still use daemon ${daemon}: ${shown}\n  hint: .*--force`));
       expect(await readFile(runnerConfig, 'utf8')).toBe(text);
       expect((await engine.inspectContainer(daemon))?.running).toBe(true);
     } finally {
