@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipE2E } from '../support/engine.js';
 import { builderDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
-import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 // Found while writing these tests: nix 2.8's daemon takes max-silent-time from every client (nix-build
 // sends its own, 0 unless given) and `timeout` from any client that asks, trusted or not. Then one job
@@ -15,7 +15,7 @@ describe.skipIf(skipE2E)("a job cannot lift the daemon's build time limits", () 
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   it('max-silent-time stops a silent build', async () => {

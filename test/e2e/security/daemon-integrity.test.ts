@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipE2E } from '../support/engine.js';
 import { REFUSED, builderDerivation, nonce, parseAttempts, plainDerivation, type Attempt } from './support/attack-derivation.js';
 import { buildOf, runJob, type JobRun } from './support/attack-job.js';
-import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 function expectAllRefused(attempts: Map<string, Attempt>, names: string[]): void {
   expect([...attempts.keys()]).toEqual(names);
@@ -34,7 +34,7 @@ describe.skipIf(skipE2E)('a job cannot break the daemon', () => {
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   it('a builder leaves no process behind in the daemon container', async () => {

@@ -9,7 +9,7 @@ import { requireEngine, skipE2E } from '../support/engine.js';
 import { scratchDir, uniqueName } from '../support/scratch.js';
 import { builderUid, plainDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
-import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 /** An image like `ref` whose /etc knows only root and nobody: no nixbld group or users, as images made before build users. */
 async function withoutBuildUsers(ref: string, target: string): Promise<void> {
@@ -47,6 +47,7 @@ describe.skipIf(skipE2E)('builds and cache hits for every image source, as build
   });
 
   afterAll(async () => {
+    await removeSecurityDaemons();
     await requireEngine().removeImage(strippedRef);
     await scratch?.remove();
   });

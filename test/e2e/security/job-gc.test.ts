@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipE2E } from '../support/engine.js';
 import { REFUSED, builderDerivation, parseAttempts, plainDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
-import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 // Any client may ask the daemon to collect garbage; what other jobs built must survive it.
 describe.skipIf(skipE2E)("a job's GC cannot wipe the shared cache", () => {
@@ -19,7 +19,7 @@ describe.skipIf(skipE2E)("a job's GC cannot wipe the shared cache", () => {
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   it("nix-store --gc, nix-collect-garbage -d and nix-store --delete from a job leave another job's output, and the next job gets it without building", async () => {

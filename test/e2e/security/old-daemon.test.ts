@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { builderUid, plainDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
-import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 // nix.conf as nix-runner gave it to every daemon before build users: root builds, through NIX_CONFIG.
 const OLD_NIX_CONF = 'allowed-users = *\nbuild-poll-interval = 1\nbuild-users-group =\nsandbox = false\nsubstituters =\ntrusted-users =\n';
@@ -51,7 +51,7 @@ describe.skipIf(skipE2E)('an old daemon (root builds) is replaced by the next pr
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   it('keeping the cache, and the new daemon builds as a build user', async () => {

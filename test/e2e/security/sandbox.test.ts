@@ -5,7 +5,7 @@ import { runCli } from '../support/cli.js';
 import { skipE2E } from '../support/engine.js';
 import { builderDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
-import { RUNNER, provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { RUNNER, provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 const SANDBOX_ROOT = ['build', 'dev', 'etc', 'nix', 'proc', 'tmp'];
 
@@ -22,7 +22,7 @@ describe.skipIf(skipE2E)('the opt-in build sandbox (--sandbox)', () => {
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   const view = (content: string[]) => ({

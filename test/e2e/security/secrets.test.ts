@@ -5,7 +5,7 @@ import { skipE2E } from '../support/engine.js';
 import { builderDerivation, nonce } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
 import { inspectJson } from './support/daemon-probe.js';
-import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 // What a builder tries: the daemon's environment and command line, every process's, the nix.conf files,
 // and any file under /etc, /nix, /tmp and /root with a token in it (grep prints only the token).
@@ -35,7 +35,7 @@ describe.skipIf(skipE2E)("a job cannot read the daemon's secret settings", () =>
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   it('the daemon has the secret: root in its container finds it', async () => {
@@ -102,7 +102,7 @@ describe.skipIf(skipE2E).each([
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   it('neither directly nor through builtin:fetchurl of a file:// URL', async () => {

@@ -4,7 +4,7 @@ import { skipE2E } from '../support/engine.js';
 import { REFUSED, builderDerivation, builderUid, nonce, parseAttempts, plainDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
 import { unsignedExport } from './support/nix-export.js';
-import { provisionSecurityDaemon, type SecurityDaemon } from './support/security-daemon.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, type SecurityDaemon } from './support/security-daemon.js';
 
 // Many projects' jobs share one store: whatever a job builds, the next job that asks for the same
 // derivation gets as a cache hit. No job may change what another job gets, with or without the sandbox.
@@ -31,7 +31,7 @@ describe.skipIf(skipE2E).each([
   });
 
   afterAll(async () => {
-    await d?.remove();
+    await removeSecurityDaemons();
   });
 
   const expectXIntact = async () => {

@@ -35,6 +35,18 @@ export interface SecurityDaemonOptions {
   settings?: string[];
 }
 
+// Everything provisioned by this test file, removed by removeSecurityDaemons() even when a provision
+// never returned (a hook that timed out has no daemon object to remove).
+const made = new Map<string, () => Promise<void>>();
+
+/** In each file's afterAll: removes the daemons, volumes and scratch directories this file made. */
+export async function removeSecurityDaemons(): Promise<void> {
+  for (const [daemon, remove] of made) {
+    await remove();
+    made.delete(daemon);
+  }
+}
+
 /** A daemon of its own for a test file, provisioned as an operator would, with the fixture's config.toml. */
 export async function provisionSecurityDaemon(prefix: string, { args = [], settings }: SecurityDaemonOptions = {}): Promise<SecurityDaemon> {
   const engine = requireEngine();
@@ -52,7 +64,9 @@ export async function provisionSecurityDaemon(prefix: string, { args = [], setti
   const remove = async () => {
     await removeDaemon(engine, daemon);
     await scratch.remove();
+    made.delete(daemon);
   };
+  made.set(daemon, remove);
   const provisioned = await provision('--json');
   if (provisioned.exitCode !== 0) {
     await remove();
