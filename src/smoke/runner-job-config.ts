@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { UserError, errorMessage } from '../errors.js';
+import { readConfigText } from '../runner-config/config-target.js';
 import { parseRunnerConfig } from '../runner-config/document.js';
 import { BLOCK_START } from '../runner-config/managed-block.js';
 import { runnerName, runnerTables } from '../runner-config/runners.js';
@@ -16,12 +16,15 @@ export interface RunnerJobConfig {
 
 /** A runner of config.toml: the named one, else the first that nix-runner attached. */
 export async function readRunnerJobConfig(path: string, name?: string): Promise<RunnerJobConfig> {
-  let text: string;
+  // As provision reads it: a fifo is not waited on, a directory or device is refused in one line.
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readConfigText(path);
   } catch (error: unknown) {
+    if (error instanceof UserError) throw error;
     throw new UserError('runnerConfig', `cannot read ${path}: ${errorMessage(error)}`, 'run `nix-runner provision` first, or pass --runner-config');
   }
+  if (text === undefined) throw new UserError('runnerConfig', `cannot read ${path}: ENOENT`, 'run `nix-runner provision` first, or pass --runner-config');
   const runners = runnerTables(parseRunnerConfig(text, path).table);
   const runner = name
     ? runners.find((r) => runnerName(r) === name)
