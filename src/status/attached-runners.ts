@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { UserError, errorMessage } from '../errors.js';
+import { readConfigText } from '../runner-config/config-target.js';
 import { parseRunnerConfig } from '../runner-config/document.js';
 import { runnerName, runnerTables } from '../runner-config/runners.js';
 import { isStringList, isTable } from '../runner-config/toml-value.js';
@@ -15,13 +15,15 @@ export interface AttachedRunner {
 
 /** The runners of config.toml; undefined when there is no such file. */
 export async function readAttachedRunners(path: string): Promise<AttachedRunner[] | undefined> {
-  let text: string;
+  // As provision reads it: a fifo is not waited on, a directory or device is refused in one line.
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readConfigText(path);
   } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof UserError) throw error;
     throw new UserError('runnerConfig', `cannot read ${path}: ${errorMessage(error)}`, 'run as the user that owns it (root), or pass --runner-config');
   }
+  if (text === undefined) return undefined;
   return runnerTables(parseRunnerConfig(text, path).table).map((runner) => {
     const docker = isTable(runner.docker) ? runner.docker : {};
     const environment = isStringList(runner.environment) ? runner.environment : [];
