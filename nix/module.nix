@@ -240,7 +240,7 @@ in
       '';
       description = ''
         Daemon containers, by container name (which also prefixes their volumes
-        `<name>-store`, `<name>-db`, and `<name>-socket-<hash>` per container generation).
+        `<name>-store`, `<name>-db`, `<name>-roots`, and `<name>-socket-<generation>` per daemon generation).
       '';
     };
 
