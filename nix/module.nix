@@ -53,10 +53,17 @@ let
   runnerNames = if gitlab.configFile == null then lib.mapAttrs registeredName gitlab.services else { };
 
   provisionConfigs = import ./provision-config.nix {
-    inherit (cfg) engine runnerConfigFile;
+    inherit (cfg) engine engineTimeout runnerConfigFile;
     inherit runnerNames;
     daemons = lib.mapAttrs (_: daemon: {
-      inherit (daemon) image runners settings;
+      inherit (daemon)
+        image
+        runners
+        settings
+        sandbox
+        pidsLimit
+        memoryLimit
+        ;
     }) cfg.daemons;
   };
 
@@ -213,6 +220,17 @@ in
       ];
       default = "docker";
       description = "The container engine the docker executor of GitLab Runner uses.";
+    };
+
+    engineTimeout = mkOption {
+      type = types.nullOr types.ints.positive;
+      default = null;
+      example = 120;
+      description = ''
+        Seconds each engine call may take (`--engine-timeout`); an image load fails only after this long
+        without progress. null: nix-runner's default (60). A hung engine then fails the provision
+        (exit 4) instead of holding gitlab-runner.service's start.
+      '';
     };
 
     runnerConfigFile = mkOption {

@@ -9,6 +9,8 @@
     nix-daemon = { };
   },
   engine ? "docker",
+  # Seconds per engine call; null: nix-runner's default.
+  engineTimeout ? null,
   runnerConfigFile ? "/var/lib/gitlab-runner/.gitlab-runner/config.toml",
   # Runner names as given in `runners` -> the `name` GitLab Runner keeps in config.toml.
   runnerNames ? { },
@@ -106,6 +108,7 @@ let
     // (if (daemon.pidsLimit or null) == null then { } else { inherit (daemon) pidsLimit; })
     // (if (daemon.memoryLimit or null) == null then { } else { inherit (daemon) memoryLimit; })
     // imageSource name (daemon.image or { })
-    // (if dockerHost == null then { } else { inherit dockerHost; });
+    // (if dockerHost == null then { } else { inherit dockerHost; })
+    // (if engineTimeout == null then { } else { inherit engineTimeout; });
 in
 mapAttrs daemonConfig daemons

@@ -39,6 +39,14 @@ export function pendingSwap(engine: EngineClient, { daemon, current, candidate, 
   let swapped = false;
   const retired = current ? retiredName(daemon, generationOf(daemon, current) ?? current.id.slice(0, 12)) : undefined;
   const discard = async () => {
+    // A job created in the moment it had the daemon's name uses it: it drains like any retired generation.
+    const users = await engine.listContainers({ volume: [candidateSocket] });
+    if (users.some((user) => user.id !== candidate)) {
+      const info = await engine.inspectContainer(candidate);
+      if (info) await engine.renameContainer(candidate, retiredName(daemon, generationOf(daemon, info) ?? candidate.slice(0, 12)));
+      logger.info(`the abandoned daemon generation serves jobs that started on it; a later run removes it once they are gone`);
+      return;
+    }
     await engine.removeContainer(candidate);
     await engine.removeVolume(candidateSocket);
   };

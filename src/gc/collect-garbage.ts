@@ -3,6 +3,7 @@ import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
+import { withProvisionLock } from '../provision/provision-lock.js';
 import { applyRetention } from './apply-retention.js';
 import { splitStaleUsers, storeUsers } from '../daemon/daemon-users.js';
 
@@ -78,14 +79,21 @@ export async function collectGarbage(
     return { ok: true, daemon, skipped, ...leftovers, deleted: 0, freed: '0 B' };
   }
 
-  const nixStore = `${nixPath}/bin/nix-store`;
-  const rootsDropped = await applyRetention(engine, { id: container.id, name: daemon, nixPath }, { maxAgeMs, maxSizeBytes }, logger);
-  const started = logger.start(`collecting garbage in ${daemon}`);
-  const gc = await engine.exec(container.id, [nixStore, '--gc', ...(maxFreed === undefined ? [] : ['--max-freed', String(maxFreed)])]);
-  if (gc.exitCode !== 0) throw new UserError('daemon', `nix-store --gc failed in ${daemon}: ${lastLine(gc.stderr)}`, `check the daemon: docker logs ${daemon}`);
-  const summary = parseGcSummary(`${gc.stdout}\n${gc.stderr}`);
-  logger.stop(`${summary.deleted} store paths deleted, ${summary.freed} freed`, started);
-  return { ok: true, daemon, ...leftovers, rootsDropped, ...summary };
+  // Under the provision lock: a provision seeding paths it has copied but not registered yet would
+  // otherwise see them collected; and a swap meanwhile makes another container the daemon.
+  return withProvisionLock(daemon, logger, async () => {
+    const current = await engine.inspectContainer(daemon);
+    if (!current?.running) throw new UserError('daemon', `the daemon ${daemon} is not running`, 'run `nix-runner provision`');
+    const currentNix = current.labels[LABEL_NIX] ?? nixPath;
+    const nixStore = `${currentNix}/bin/nix-store`;
+    const rootsDropped = await applyRetention(engine, { id: current.id, name: daemon, nixPath: currentNix }, { maxAgeMs, maxSizeBytes }, logger);
+    const started = logger.start(`collecting garbage in ${daemon}`);
+    const gc = await engine.exec(current.id, [nixStore, '--gc', ...(maxFreed === undefined ? [] : ['--max-freed', String(maxFreed)])]);
+    if (gc.exitCode !== 0) throw new UserError('daemon', `nix-store --gc failed in ${daemon}: ${lastLine(gc.stderr)}`, `check the daemon: docker logs ${daemon}`);
+    const summary = parseGcSummary(`${gc.stdout}\n${gc.stderr}`);
+    logger.stop(`${summary.deleted} store paths deleted, ${summary.freed} freed`, started);
+    return { ok: true as const, daemon, ...leftovers, rootsDropped, ...summary };
+  });
 }
 
 function lastLine(text: string): string {

@@ -43,6 +43,7 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
   it('passes the schema for a daemon with runners, settings and a store-path image on podman', async () => {
     const configs = await provisionConfigs({
       engine: 'podman',
+      engineTimeout: 120,
       runnerConfigFile: '/srv/gitlab-runner/config.toml',
       daemons: {
         'nix-daemon': {
@@ -71,6 +72,7 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
       runners: ['nix_ci-host_0123456789ab', 'nix-big'],
       imageStorePath: nixStorePath,
       dockerHost: 'unix:///run/podman/podman.sock',
+      engineTimeout: 120,
       nixSettings: {
         substituters: ['https://cache.nixos.org', 'https://nix-community.cachix.org'],
         'max-jobs': 4,
