@@ -49,8 +49,14 @@ dockerTools.streamLayeredImage (
       ln -sfn ${nix} nix/var/nix/gcroots/nix-runner-daemon-nix
       rm -f etc/nix/nix.conf etc/passwd etc/group etc/nsswitch.conf
       cp ${nixConf} etc/nix/nix.conf
-      printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/var/empty:/bin/sh' > etc/passwd
-      printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' > etc/group
+      # root, nobody and the build users every build runs as (src/daemon/build-users.ts: the same accounts)
+      printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/var/empty:/bin/false' > etc/passwd
+      members=
+      for i in $(seq 1 32); do
+        echo "nixbld$i:x:$((30000 + i)):30000:nix build user $i:/var/empty:/bin/false" >> etc/passwd
+        members="$members''${members:+,}nixbld$i"
+      done
+      printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' "nixbld:x:30000:$members" > etc/group
       printf '%s\n' 'hosts: files dns' > etc/nsswitch.conf
       chmod 644 etc/nix/nix.conf etc/passwd etc/group etc/nsswitch.conf
       cp ${closure}/registration nix-runner/registration

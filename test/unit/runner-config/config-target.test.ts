@@ -19,16 +19,17 @@ async function rejection(promise: Promise<unknown>): Promise<UserError> {
 const declared = [{ name: 'decl', url: 'https://gitlab.example.com', token: 'glrt-declared-token', tokenHash: 'sha256:x', docker: {} }];
 
 // Each is refused with one line and a hint, exit 7, for attach (with and without declared runners), detach and dry runs.
+// Started one at a time: a promise made before the previous one is awaited rejects unhandled.
 const attempts = (path: string) => [
-  applyRunnerConfig({ path, runners: [], managed: managedSettings() }),
-  applyRunnerConfig({ path, runners: [], managed: managedSettings(), dryRun: true }),
-  applyRunnerConfig({ path, runners: [], managed: managedSettings(), declared }),
-  removeFromRunnerConfig({ path }),
+  () => applyRunnerConfig({ path, runners: [], managed: managedSettings() }),
+  () => applyRunnerConfig({ path, runners: [], managed: managedSettings(), dryRun: true }),
+  () => applyRunnerConfig({ path, runners: [], managed: managedSettings(), declared }),
+  () => removeFromRunnerConfig({ path }),
 ];
 
 async function expectRefused(path: string, message: RegExp): Promise<void> {
   for (const attempt of attempts(path)) {
-    const error = await rejection(attempt);
+    const error = await rejection(attempt());
     expect(error.code).toBe('runnerConfig');
     expect(error.exitCode).toBe(7);
     expect(error.message).toMatch(message);
