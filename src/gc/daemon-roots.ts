@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
-import { extract } from 'tar-stream';
 import { BUILDS_PROFILE, DAEMON_PROFILE, ROOTS_DIR } from '../daemon/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
+import { readTar } from '../tar/read-tar.js';
 import type { RootGeneration } from './retention.js';
 
 /** The generations of the daemon's roots profiles (builds, daemon), read through the engine: the daemon may have no shell. */
@@ -10,21 +10,12 @@ export async function readRootGenerations(engine: EngineClient, containerId: str
   const tar = await engine.copyOut(containerId, ROOTS_DIR);
   const profiles = [BUILDS_PROFILE, DAEMON_PROFILE].map((profile) => basename(profile));
   const generations: RootGeneration[] = [];
-  const extractor = extract();
-  extractor.on('entry', (header, stream, next) => {
+  await readTar(tar, (header) => {
     const match = /^[^/]+\/([^/]+)-(\d+)-link$/.exec(header.name);
     if (match && header.type === 'symlink' && header.linkname && profiles.includes(match[1]!)) {
       generations.push({ profile: match[1]!, number: Number(match[2]), target: header.linkname, time: (header.mtime ?? new Date(0)).getTime() });
     }
-    stream.on('end', next);
-    stream.resume();
   });
-  await new Promise<void>((resolve, reject) => {
-    extractor.on('finish', resolve);
-    extractor.on('error', reject);
-    tar.on('error', reject);
-    tar.pipe(extractor);
-  }).finally(() => (tar as NodeJS.ReadableStream & { destroy(): void }).destroy());
   return generations;
 }
 

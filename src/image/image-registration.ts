@@ -1,25 +1,16 @@
-import { extract } from 'tar-stream';
 import type { EngineClient } from '../engine/engine-client.js';
 import { helperLabels } from '../daemon/daemon-names.js';
 import { UserError } from '../errors.js';
 import { currentRunId } from '../leftovers/run-id.js';
+import { readTar } from '../tar/read-tar.js';
 
 export const REGISTRATION_FILE = '/nix-runner/registration';
 
 async function readSingleFile(tar: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  const extractor = extract();
-  extractor.on('entry', (header, stream, next) => {
-    if (header.type === 'file') stream.on('data', (chunk) => chunks.push(chunk as Buffer));
-    stream.on('end', next);
-    stream.resume();
+  await readTar(tar, (header, content) => {
+    if (header.type === 'file') chunks.push(content);
   });
-  await new Promise<void>((resolve, reject) => {
-    extractor.on('finish', resolve);
-    extractor.on('error', reject);
-    tar.on('error', reject);
-    tar.pipe(extractor);
-  }).finally(() => (tar as NodeJS.ReadableStream & { destroy(): void }).destroy());
   return Buffer.concat(chunks).toString('utf8');
 }
 
