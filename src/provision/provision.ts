@@ -1,5 +1,5 @@
 import type { ProvisionSettings } from '../config/schema.js';
-import { prepareDaemon, type DaemonOutcome } from '../daemon/reconcile-daemon.js';
+import { prepareDaemon, type DaemonOutcome } from '../daemon/prepare-daemon.js';
 import type { PendingSwap } from '../daemon/daemon-swap.js';
 import type { DaemonLimits } from '../daemon/daemon-spec.js';
 import { daemonLimits } from '../daemon/daemon-limits.js';

@@ -45,7 +45,7 @@ export interface DaemonOutcome {
 
 type Inputs = DaemonInputs & { registration: () => Promise<string> };
 
-export interface ReconcileOptions {
+export interface PrepareOptions {
   dryRun?: boolean;
   logger?: Logger;
   ready?: ReadyOptions;
@@ -66,7 +66,7 @@ export interface PreparedDaemon {
 export async function prepareDaemon(
   engine: EngineClient,
   inputs: Inputs,
-  { dryRun = false, logger = nullLogger, ready }: ReconcileOptions = {},
+  { dryRun = false, logger = nullLogger, ready }: PrepareOptions = {},
 ): Promise<PreparedDaemon> {
   const hash = daemonSpecHash(inputs);
   let reason: string | undefined;
