@@ -19,6 +19,8 @@ export interface DaemonFilesInput {
 export function postBuildHookScript(shell: string[], nixPath: string): string {
   return [
     `#!${shell.join(' ')}`,
+    // a store path's name may hold `?`: no globbing of the unquoted list
+    'set -f',
     // nix 2.8 leaves OUT_PATHS empty (measured): the derivation's outputs are what was just built.
     `for path in \${OUT_PATHS:-$(${nixPath}/bin/nix-store --query --outputs "$DRV_PATH")}; do`,
     `  ${nixPath}/bin/nix-env --profile ${BUILDS_PROFILE} --set "$path" >/dev/null 2>&1 || echo "nix-runner: cannot root $path" >&2`,

@@ -49,6 +49,7 @@ describe('postBuildHookScript', () => {
   it('roots every output in the builds profile with nix-env, through the given shell', () => {
     const script = postBuildHookScript(BUSYBOX, NIX);
     expect(script.split('\n')[0]).toBe(`#!${BUSYBOX.join(' ')}`);
+    expect(script).toContain('\nset -f\n');
     expect(script).toContain(`for path in \${OUT_PATHS:-$(${NIX}/bin/nix-store --query --outputs "$DRV_PATH")}; do`);
     expect(script).toContain(`${NIX}/bin/nix-env --profile /nix/var/nix/gcroots/nix-runner/builds --set "$path"`);
   });
