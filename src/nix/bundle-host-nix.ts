@@ -39,7 +39,9 @@ export function parseLdd(output: string): { libraries: SharedObject[]; interpret
  * libraries (plus the NSS modules nix dlopens) go into one store path, and wrappers into another.
  * Returns the wrappers' store path, whose bin/ has nix-daemon, nix-store, nix-build, ….
  */
-export async function bundleHostNix({ nixBinary, busybox = '/bin/busybox', variant = '', tools = {} }: BundleOptions): Promise<string> {
+export const DEFAULT_BUSYBOX = '/bin/busybox';
+
+export async function bundleHostNix({ nixBinary, busybox = DEFAULT_BUSYBOX, variant = '', tools = {} }: BundleOptions): Promise<string> {
   const binary = await realpath(nixBinary);
   const { libraries, interpreter } = parseLdd(String((await execa('ldd', [binary])).stdout));
   if (!interpreter) throw new UserError('nix', `cannot find the dynamic loader of ${binary} in ldd's output`, 'is it a dynamically linked ELF binary?');

@@ -1,7 +1,8 @@
 import { access, realpath } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { UserError } from '../errors.js';
-import { bundleHostNix } from './bundle-host-nix.js';
+import { DEFAULT_BUSYBOX, bundleHostNix } from './bundle-host-nix.js';
+import { cachedHostNix, hostNixBundleKey, rememberHostNix } from './host-nix-cache.js';
 import { storePathOf } from './store-path.js';
 
 export interface HostNix {
@@ -31,5 +32,10 @@ export async function resolveHostNix(options: { variant?: string } = {}): Promis
   const binary = await realpath(nixStore);
   const inStore = storePathOf(binary);
   if (inStore) return { nixPath: inStore, bundled: false };
-  return { nixPath: await bundleHostNix({ nixBinary: binary, ...options }), bundled: true };
+  const key = await hostNixBundleKey(binary, DEFAULT_BUSYBOX, options.variant ?? '').catch(() => undefined);
+  const cached = key && (await cachedHostNix(key));
+  if (cached) return { nixPath: cached, bundled: true };
+  const nixPath = await bundleHostNix({ nixBinary: binary, busybox: DEFAULT_BUSYBOX, ...options });
+  if (key) await rememberHostNix(key, nixPath).catch(() => undefined);
+  return { nixPath, bundled: true };
 }
