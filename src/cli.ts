@@ -9,6 +9,12 @@ import { provisionCommand } from './commands/provision-command.js';
 import { smokeCommand } from './commands/smoke-command.js';
 import { statusCommand } from './commands/status-command.js';
 
+// `nix-runner --help | head` closes the pipe early: that is no error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const program = new Command('nix-runner')
   .description('One shared, persistent Nix store for every GitLab Runner docker job, served by a long-lived nix-daemon container.')
   .version('0.1.0')

@@ -1,10 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { provisionSettingsSchema } from '../config/schema.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
-import { provision, type ProvisionResult } from '../provision/provision.js';
-import { smoke, type SmokeResult } from '../smoke/smoke.js';
+import type { ProvisionResult } from '../provision/provision.js';
+import type { SmokeResult } from '../smoke/smoke.js';
 import { renderProvision } from './provision-command.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
@@ -31,12 +30,18 @@ interface DemoResult {
 
 /** A demo config.toml in `dir` (left as it is when present), then provision + smoke on it. */
 async function demo(dir: string, daemon: string, timeouts: EngineTimeoutFlags, logger: Parameters<Parameters<typeof runCommand>[1]>[0]): Promise<DemoResult> {
-  await mkdir(dir, { recursive: true });
   const runnerConfig = join(dir, 'config.toml');
+  const [{ loadSettings }, { provision }, { smoke }] = await Promise.all([
+    import('../config/load-settings.js'),
+    import('../provision/provision.js'),
+    import('../smoke/smoke.js'),
+  ]);
+  // The same validation as provision's flags, before anything is written: a bad --daemon is exit 3.
+  const settings = await loadSettings({ runnerConfig, daemon, ...timeouts });
+  await mkdir(dir, { recursive: true });
   await writeFile(runnerConfig, DEMO_CONFIG, { flag: 'wx', mode: 0o600 }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });
-  const settings = provisionSettingsSchema.parse({ runnerConfig, daemon, ...timeouts });
   const provisioned = await provision(settings, { logger });
   return { ok: true, runnerConfig, provision: provisioned, smoke: await smoke({ runnerConfig, timeouts: engineTimeouts(timeouts), logger }) };
 }

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { loadSettings } from '../config/load-settings.js';
-import { DEFAULT_DAEMON, DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
-import { deprovision, type DeprovisionResult } from '../deprovision/deprovision.js';
+import { DEFAULT_DAEMON, DEFAULT_RUNNER_CONFIG } from '../config/defaults.js';
+import type { DeprovisionResult } from '../deprovision/deprovision.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
@@ -56,6 +55,7 @@ export function deprovisionCommand(): Command {
       process.exitCode = await runCommand(
         flags,
         async (logger) => {
+          const [{ loadSettings }, { deprovision }] = await Promise.all([import('../config/load-settings.js'), import('../deprovision/deprovision.js')]);
           const settings = await loadSettings(
             { runnerConfig: flags.runnerConfig, daemon: flags.daemon, dockerHost: flags.dockerHost, engineTimeout: flags.engineTimeout, engineConnectTimeout: flags.engineConnectTimeout },
             flags.config,

@@ -1,8 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_DAEMON, parseByteSize } from '../config/schema.js';
-import { EngineClient } from '../engine/engine-client.js';
+import { DEFAULT_DAEMON, DEFAULT_MAX_AGE_DAYS, parseByteSize } from '../config/defaults.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
-import { DEFAULT_MAX_AGE_DAYS, collectGarbage, type GcResult } from '../gc/collect-garbage.js';
+import type { GcResult } from '../gc/collect-garbage.js';
 import { recordGc } from '../gc/gc-record.js';
 import { errorMessage } from '../errors.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
@@ -53,6 +52,7 @@ export function gcCommand(): Command {
       process.exitCode = await runCommand(
         flags,
         async (logger) => {
+          const [{ EngineClient }, { collectGarbage }] = await Promise.all([import('../engine/engine-client.js'), import('../gc/collect-garbage.js')]);
           const result = await collectGarbage(await EngineClient.connect(flags.dockerHost, logger, engineTimeouts(flags)), {
             daemon: flags.daemon,
             ...(flags.maxFreed === undefined ? {} : { maxFreed: flags.maxFreed }),

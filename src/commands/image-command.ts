@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { UserError } from '../errors.js';
-import { buildImage, buildTarget, type BuildResult, type BuildSource } from '../image/build-image.js';
+import type { BuildResult, BuildSource } from '../image/build-image.js';
 import { createLoadProgress, formatBytes, nullProgress } from '../image/load-progress.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
@@ -67,7 +67,10 @@ function buildCommand(): Command {
       const progress = flags.json ? nullProgress : createLoadProgress();
       process.exitCode = await runCommand(
         flags,
-        (logger) => buildImage(source(flags), buildTarget(flags.output, flags.load, flags.dockerHost, engineTimeouts(flags)), { maxLayers: maxLayers(flags.maxLayers), logger, progress }),
+        async (logger) => {
+          const { buildImage, buildTarget } = await import('../image/build-image.js');
+          return buildImage(source(flags), buildTarget(flags.output, flags.load, flags.dockerHost, engineTimeouts(flags)), { maxLayers: maxLayers(flags.maxLayers), logger, progress });
+        },
         renderBuild,
       );
     });

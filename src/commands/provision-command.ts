@@ -1,9 +1,7 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
+import { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG } from '../config/defaults.js';
 import { UserError } from '../errors.js';
-import { loadSettings } from '../config/load-settings.js';
-import { createLoadProgress, nullProgress } from '../image/load-progress.js';
-import { provision, type ProvisionResult } from '../provision/provision.js';
+import type { ProvisionResult } from '../provision/provision.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 
@@ -96,6 +94,12 @@ export function provisionCommand(): Command {
       process.exitCode = await runCommand(
         flags,
         async (logger) => {
+          // Loaded when the command runs: --help and the other commands do not pay for them.
+          const [{ loadSettings }, { provision }, { createLoadProgress, nullProgress }] = await Promise.all([
+            import('../config/load-settings.js'),
+            import('../provision/provision.js'),
+            import('../image/load-progress.js'),
+          ]);
           const settings = await loadSettings(
             {
               runnerConfig: flags.runnerConfig,

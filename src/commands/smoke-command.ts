@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
-import { smoke, type SmokeResult } from '../smoke/smoke.js';
+import { DEFAULT_RUNNER_CONFIG } from '../config/defaults.js';
+import type { SmokeResult } from '../smoke/smoke.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
@@ -30,6 +30,6 @@ export function smokeCommand(): Command {
     .option('--json', 'print one JSON object on stdout')
     .option('-v, --verbose', 'log each step')
     .action(async (flags: { runnerConfig: string; runner?: string; image?: string; dockerHost?: string; json?: boolean; verbose?: boolean } & EngineTimeoutFlags) => {
-      process.exitCode = await runCommand(flags, (logger) => smoke({ ...flags, timeouts: engineTimeouts(flags), logger }), renderSmoke);
+      process.exitCode = await runCommand(flags, async (logger) => (await import('../smoke/smoke.js')).smoke({ ...flags, timeouts: engineTimeouts(flags), logger }), renderSmoke);
     });
 }

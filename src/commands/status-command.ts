@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_RUNNER_CONFIG } from '../config/schema.js';
+import { DEFAULT_RUNNER_CONFIG, DEFAULT_STALE_AFTER_MS } from '../config/defaults.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import type { DaemonStatus, GenerationStatus } from '../status/daemon-status.js';
-import { DEFAULT_STALE_AFTER_MS, status, type StatusResult } from '../status/status.js';
+import type { StatusResult } from '../status/status.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 
@@ -86,8 +86,8 @@ export function statusCommand(): Command {
     .action(async (flags: StatusFlags) => {
       process.exitCode = await runCommand(
         flags,
-        (logger) =>
-          status({
+        async (logger) =>
+          (await import('../status/status.js')).status({
             ...(flags.daemon ? { daemon: flags.daemon } : {}),
             runnerConfig: flags.runnerConfig,
             ...(flags.dockerHost ? { dockerHost: flags.dockerHost } : {}),

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { MAX_ENGINE_TIMEOUT } from '../engine/engine-timeouts.js';
 import { PROTECTED_NIX_SETTINGS } from '../daemon/nix-conf.js';
 
-export const DEFAULT_RUNNER_CONFIG = '/etc/gitlab-runner/config.toml';
-export const DEFAULT_DAEMON = 'nix-daemon';
-export const DEFAULT_PIDS_LIMIT = 16384;
+import { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG, parseByteSize } from './defaults.js';
+
+export { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG, parseByteSize };
 
 // Docker container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* ; the daemon name also prefixes its volumes.
 const containerName = z
@@ -35,15 +35,6 @@ export const declaredRunnerSchema = z
   .refine((runner) => !(runner.image !== undefined && 'image' in runner.docker), { message: 'give image or docker.image, not both', path: ['docker', 'image'] });
 
 export type DeclaredRunnerSettings = z.output<typeof declaredRunnerSchema>;
-
-/** "512m", "8g", "1073741824" or a number → bytes (k, m, g, t: powers of 1024). */
-export function parseByteSize(value: string | number): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  const match = /^(\d+)\s*([kmgt]?)i?b?$/i.exec(value.trim());
-  if (!match) return undefined;
-  const bytes = Number(match[1]) * 1024 ** ' kmgt'.indexOf(match[2]!.toLowerCase() || ' ');
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
-}
 
 const byteSize = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseByteSize(value);

@@ -6,8 +6,8 @@ import { nullLogger, type Logger } from '../log.js';
 import { withProvisionLock } from '../provision/provision-lock.js';
 import { applyRetention } from './apply-retention.js';
 import { splitStaleUsers, storeUsers } from '../daemon/daemon-users.js';
+import { DEFAULT_MAX_AGE_DAYS } from '../config/defaults.js';
 
-export const DEFAULT_MAX_AGE_DAYS = 30;
 const DEFAULT_MAX_AGE_MS = DEFAULT_MAX_AGE_DAYS * 24 * 3600 * 1000;
 
 export interface GcOptions {

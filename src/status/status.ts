@@ -5,6 +5,7 @@ import { nullLogger, type Logger } from '../log.js';
 import { readAttachedRunners } from './attached-runners.js';
 import { daemonStatus, knownDaemons, type DaemonStatus } from './daemon-status.js';
 import { statusProblems, type Problem } from './status-problems.js';
+import { DEFAULT_STALE_AFTER_MS } from '../config/defaults.js';
 
 export interface StatusOptions {
   /** Only this daemon; default: every daemon nix-runner made or config.toml's runners mount. */
@@ -27,7 +28,6 @@ export interface StatusResult {
   problems: Problem[];
 }
 
-export const DEFAULT_STALE_AFTER_MS = 3_600_000;
 
 /** What each daemon is doing and whether anything is wrong; changes nothing. */
 export async function status({ daemon, runnerConfig, dockerHost, timeouts, check = false, staleAfterMs = DEFAULT_STALE_AFTER_MS, logger = nullLogger }: StatusOptions): Promise<StatusResult> {
