@@ -106,6 +106,7 @@ async function provisionSteps(
   const image = await resolveDaemonImage(engine, source, { dryRun, logger, daemon: settings.daemon, ...(progress ? { progress } : {}) });
   logger.debug(`daemon image from ${describeSource(source)}: ${image.ref} (${image.action})`);
 
+  const limits = daemonLimits(settings);
   let daemon: Omit<ProvisionResult['daemon'], 'sandbox' | 'limits'>;
   let pending: PendingSwap | undefined;
   if (image.id && image.nixPath) {
@@ -118,7 +119,7 @@ async function provisionSteps(
         nixPath,
         nixSettings: settings.nixSettings,
         sandbox: settings.sandbox,
-        limits: daemonLimits(settings),
+        limits,
         registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath, settings.daemon)),
       },
       { dryRun, logger },
@@ -126,7 +127,7 @@ async function provisionSteps(
   } else {
     daemon = { name: settings.daemon, image: image.ref, action: 'created', seeded: 0 };
   }
-  const daemonResult = { ...daemon, sandbox: settings.sandbox, limits: daemonLimits(settings) };
+  const daemonResult = { ...daemon, sandbox: settings.sandbox, limits };
 
   const nix = daemon.nix ?? image.nixPath;
   if (nix === undefined && !dryRun) throw new Error(`the nix store path of ${image.ref} is unknown`);
