@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 export const IMAGE_REPO = 'nix-runner/nix-daemon';
 /** Bump when the bytes the archive writer produces for the same input change. */
-export const ARCHIVE_FORMAT = 1;
+export const ARCHIVE_FORMAT = 2;
 
 /** The tag names the image's content, so an image already in the engine is found before anything is built. */
 export function storePathImageTag(closure: string[], nixConf: string, maxLayers: number): string {

@@ -9,6 +9,8 @@ import { nextChainId } from './chain-id.js';
 import { layerCacheKey, type LayerCache, type LayerCacheEntry } from './layer-cache.js';
 import { EPOCH, changedError, packLayer, statStorePath, type LayerContent } from './layer-tar.js';
 import { endAndFinish, entryDone, writeChunk } from './stream-wait.js';
+import { registrationRecords } from '../../nix/closure.js';
+import { layerOrder } from './layer-order.js';
 
 export interface DaemonImageInput {
   /** Store path of the daemon's nix; has bin/nix-daemon. */
@@ -155,9 +157,10 @@ export function planLayers(input: DaemonImageInput): PlannedLayer[] {
     const names = paths.map((path) => basename(path));
     return { paths, content: { kind: 'store', storeDir, names }, cacheKey: layerCacheKey(names), history };
   };
-  const storeLayers = input.closure.length + 1 > maxLayers ? maxLayers - 2 : input.closure.length;
-  const layers = input.closure.slice(0, storeLayers).map((path) => storeLayer([path], `nix-runner: ${path}`));
-  const tail = input.closure.slice(storeLayers);
+  const ordered = layerOrder(input.closure, registrationRecords(input.registration), input.nixPath);
+  const storeLayers = ordered.length + 1 > maxLayers ? maxLayers - 2 : ordered.length;
+  const layers = ordered.slice(0, storeLayers).map((path) => storeLayer([path], `nix-runner: ${path}`));
+  const tail = ordered.slice(storeLayers);
   if (tail.length > 0) layers.push(storeLayer(tail, `nix-runner: ${tail.length} store paths merged`));
   layers.push({
     paths: [],

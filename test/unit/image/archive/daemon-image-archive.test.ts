@@ -118,7 +118,7 @@ describe('writeDaemonImageArchive', () => {
       expectSortedTree(layer);
       for (const entry of layer) expect(entry).toMatchObject({ uid: 0, gid: 0, uname: '', gname: '', mtime: 1 });
     }
-    const [libc, , nixLayer, conf] = layers;
+    const [libc, , conf, nixLayer] = layers;
     expect(libc!.map((entry) => [entry.name, entry.type, entry.mode.toString(8), entry.linkname])).toEqual([
       ['nix/', 'directory', '755', null],
       ['nix/store/', 'directory', '755', null],
