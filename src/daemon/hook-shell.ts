@@ -6,11 +6,10 @@ import type { EngineClient } from '../engine/engine-client.js';
  * busybox), else the image's /bin/sh. Undefined when there is none.
  */
 export async function findHookShell(engine: EngineClient, containerId: string, closure: string[]): Promise<string[] | undefined> {
-  const candidates: string[][] = [
-    ...closure.map((path) => [`${path}/bin/busybox`, 'sh']),
-    ...closure.map((path) => [`${path}/bin/bash`]),
-    ['/bin/sh'],
-  ];
+  // Paths named like a shell first: each look-up is an engine call, and a nix closure has dozens of paths.
+  const likely = (path: string) => (/busybox|bash|-sh-|runtime/.test(path) ? 0 : 1);
+  const paths = [...closure].sort((a, b) => likely(a) - likely(b));
+  const candidates: string[][] = [...paths.map((path) => [`${path}/bin/busybox`, 'sh']), ...paths.map((path) => [`${path}/bin/bash`]), ['/bin/sh']];
   for (const shell of candidates) {
     if (await engine.pathExists(containerId, shell[0]!)) return shell;
   }
