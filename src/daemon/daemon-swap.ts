@@ -80,7 +80,7 @@ export function pendingSwap(engine: EngineClient, { daemon, current, candidate, 
       }
     },
     async finish() {
-      if (current) await retireDaemon(engine, current, logger);
+      if (current && retired) await retireDaemon(engine, { ...current, name: retired }, logger);
       await removeDrainedDaemons(engine, daemon, [candidate], logger);
     },
   };
