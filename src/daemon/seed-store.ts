@@ -63,6 +63,10 @@ export async function seedStore(engine: EngineClient, input: SeedInput, logger: 
   }
   const load = await engine.runOnce({ ...base, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, '--load-db'] }, input.registration);
   if (load.exitCode !== 0) throw seedError('registering the copied paths', load.stderr);
+  // --load-db exits 0 on input it could not use (measured: junk on stdin): what it registered is checked.
+  const after = await engine.runOnce({ ...base, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, '--check-validity', '--print-invalid', ...invalid] });
+  const still = after.stdout.split('\n').filter(Boolean);
+  if (after.exitCode !== 0 || still.length > 0) throw seedError('registering the copied paths', still.length > 0 ? `still not valid: ${still.join(' ')}` : after.stderr);
   logger.stop(`seeded ${invalid.length} store paths into ${input.volumes.store}`, started);
   return { copied: invalid, repaired: repair };
 }
