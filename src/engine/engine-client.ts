@@ -4,9 +4,13 @@ import { Readable, Transform, pipeline } from 'node:stream';
 import Docker from 'dockerode';
 import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
+import { attachContainer } from './attach-container.js';
 import { collectMultiplexed, demuxBuffer } from './demux.js';
 import { resolveEngineAddress, type EngineAddress } from './engine-address.js';
 import { engineFailure, engineStatus, seconds } from './engine-failure.js';
+import { engineKindOf, type EngineKind } from './engine-kind.js';
+import { pingHeaders } from './engine-request.js';
+import { engineVariant, type EngineVariant } from './engine-variant.js';
 import { ENGINE_CONNECT_TIMEOUT_FLAG, ENGINE_TIMEOUT_FLAG, engineTimeouts, type EngineTimeouts } from './engine-timeouts.js';
 import { readProgress, type ProgressEvent } from './progress-stream.js';
 import { CallTimeout, timedCall, type CallLimit, type CallWatch } from './timed-call.js';
@@ -36,13 +40,24 @@ export class EngineClient {
     readonly address: EngineAddress,
     private readonly logger: Logger,
     readonly timeouts: EngineTimeouts,
+    private readonly variant: EngineVariant,
   ) {}
+
+  /** docker or podman, as the engine's ping said. */
+  get kind(): EngineKind {
+    return this.variant.kind;
+  }
+
+  /** Whether loadImage takes a docker-archive that leaves out layer tars the engine already has. */
+  loadsPartialArchives(): boolean {
+    return this.variant.loadsPartialArchives;
+  }
 
   static async connect(dockerHost?: string, logger: Logger = nullLogger, timeouts: EngineTimeouts = engineTimeouts()): Promise<EngineClient> {
     const address = resolveEngineAddress(dockerHost);
-    const client = new EngineClient(signalRequests(new Docker(address.options)), address, logger, timeouts);
+    let kind: EngineKind;
     try {
-      await timedCall(({ signal }) => callSignal.run(signal, () => client.docker.ping()), { kind: 'answer', ms: timeouts.connectMs });
+      kind = engineKindOf(await timedCall(({ signal }) => pingHeaders(address.options, signal), { kind: 'answer', ms: timeouts.connectMs }));
     } catch (error: unknown) {
       if (error instanceof CallTimeout) {
         throw new UserError(
@@ -62,7 +77,8 @@ export class EngineClient {
         { cause: error },
       );
     }
-    return client;
+    logger.debug(`engine: ${kind} at ${address.display}`);
+    return new EngineClient(signalRequests(new Docker(address.options)), address, logger, timeouts, engineVariant(kind));
   }
 
   /** The engine answers promptly: the whole call within the call limit (plus `extraMs`). */
@@ -161,11 +177,11 @@ export class EngineClient {
 
   /** Creates an image from a root filesystem tar (docker import); fails like loadImage when it stalls. */
   async importImage(rootfs: NodeJS.ReadableStream, ref: string, changes: string[] = []): Promise<void> {
-    const { repo, tag } = splitRef(ref);
     await this.call(
       `import image ${ref}`,
       async (watch) => {
-        const events = await readStream(await this.docker.importImage(watched(rootfs, watch), { repo, tag, changes }), watch);
+        // `repo` with the tag in it: Podman (4.3) ignores a separate `tag` and names the image :latest; Docker takes both.
+        const events = await readStream(await this.docker.importImage(watched(rootfs, watch), { repo: ref, changes }), watch);
         const failed = events.find((event) => event.error);
         if (failed) throw new Error(failed.errorDetail?.message ?? failed.error);
       },
@@ -226,7 +242,7 @@ export class EngineClient {
           Memory: spec.memoryBytes,
           CapAdd: spec.capAdd,
           SecurityOpt: spec.securityOpt,
-          ...(spec.unmaskSystemPaths ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
+          ...(spec.unmaskSystemPaths ? this.variant.unmaskedSystemPaths(spec.securityOpt) : {}),
         },
       }),
     );
@@ -234,7 +250,15 @@ export class EngineClient {
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.call(`start container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).start());
+    await this.call(`start container ${id.slice(0, 12)}`, () => this.start(id));
+  }
+
+  private async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (error: unknown) {
+      throw this.variant.startFailure(error);
+    }
   }
 
   async stopContainer(id: string, timeoutSeconds = 10): Promise<void> {
@@ -309,14 +333,12 @@ export class EngineClient {
       `run ${id.slice(0, 12)} with input`,
       async (watch) => {
         const container = this.docker.getContainer(id);
-        const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & {
-          end(data?: unknown): void;
-        };
+        const stream = await attachContainer(this.docker, this.address.options, id, true, watch.signal);
         onAbort(watch.signal, () => destroy(stream));
         try {
           const output = collectMultiplexed(this.docker.modem, stream);
           output.catch(() => {}); // awaited below, once the container runs
-          await container.start();
+          await this.start(id);
           stream.end(input);
           watch.progress(); // it runs: as long as the job's script does
           const [result, exited] = await Promise.all([output, container.wait()]);
@@ -339,16 +361,13 @@ export class EngineClient {
     const id = await this.createContainer({ ...spec, autoRemove: true, stdinOnce: input !== undefined });
     try {
       return await this.call(`run ${id.slice(0, 12)} once`, async (watch) => {
-        const container = this.docker.getContainer(id);
         const withInput = input !== undefined;
-        const stream = (await container.attach({ stream: true, stdin: withInput, stdout: true, stderr: true, hijack: withInput })) as NodeJS.ReadWriteStream & {
-          end(data?: unknown): void;
-        };
+        const stream = await attachContainer(this.docker, this.address.options, id, withInput, watch.signal);
         onAbort(watch.signal, () => destroy(stream));
         try {
           const output = collectMultiplexed(this.docker.modem, stream);
           const { exited } = await this.waitRegistered(id);
-          await container.start();
+          await this.start(id);
           watch.progress(); // it runs: as long as its command does, a big closure takes a while
           if (withInput) stream.end(input);
           const [result, exitCode] = await Promise.all([output, exited]);

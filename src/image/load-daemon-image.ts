@@ -43,7 +43,7 @@ export async function engineChainIds(engine: EngineClient): Promise<Set<string>>
  */
 export async function loadDaemonImage(engine: EngineClient, input: DaemonImageInput, options: LoadOptions = {}): Promise<LoadOutcome> {
   const { logger = nullLogger } = options;
-  const chains = options.incremental === false ? new Set<string>() : await engineChainIds(engine);
+  const chains = options.incremental === false || !engine.loadsPartialArchives() ? new Set<string>() : await engineChainIds(engine);
   try {
     return await attempt(engine, input, chains, options);
   } catch (error: unknown) {
