@@ -11,6 +11,7 @@ import { engineFailure, engineStatus, seconds } from './engine-failure.js';
 import { engineKindOf, type EngineKind } from './engine-kind.js';
 import { pingHeaders } from './engine-request.js';
 import { engineVariant, type EngineVariant } from './engine-variant.js';
+import { putSplitByMounts } from './split-tar.js';
 import { ENGINE_CONNECT_TIMEOUT_FLAG, ENGINE_TIMEOUT_FLAG, engineTimeouts, type EngineTimeouts } from './engine-timeouts.js';
 import { readProgress, type ProgressEvent } from './progress-stream.js';
 import { CallTimeout, timedCall, type CallLimit, type CallWatch } from './timed-call.js';
@@ -489,8 +490,23 @@ export class EngineClient {
 
   /** Extracts a tar stream into directory `path` of a (possibly stopped) container, volumes included. */
   async copyIn(id: string, path: string, tar: NodeJS.ReadableStream): Promise<void> {
+    const mounts = this.variant.copiesIntoMountsBelow ? [] : await this.mountsBelow(id, path);
+    const container = this.docker.getContainer(id);
     // The engine answers once the whole tar is extracted: as long as it takes bytes, the copy goes on.
-    await this.call(`copy into ${path} of ${id.slice(0, 12)}`, (watch) => this.docker.getContainer(id).putArchive(watched(tar, watch), { path }), this.idle());
+    await this.call(
+      `copy into ${path} of ${id.slice(0, 12)}`,
+      async (watch) => {
+        if (mounts.length === 0) await container.putArchive(watched(tar, watch), { path });
+        else await putSplitByMounts(watched(tar, watch), path, mounts, (dir, part) => container.putArchive(part, { path: dir }));
+      },
+      this.idle(),
+    );
+  }
+
+  /** Where the container mounts volumes (or binds) strictly below directory `path`. */
+  private async mountsBelow(id: string, path: string): Promise<string[]> {
+    const prefix = path.endsWith('/') ? path : `${path}/`;
+    return ((await this.inspectContainer(id))?.mounts ?? []).map((mount) => mount.destination).filter((destination) => destination.startsWith(prefix));
   }
 
   /** Copies `path` of one container into directory `targetDir` of another, streamed. */

@@ -13,6 +13,8 @@ export interface EngineVariant {
   startFailure(error: unknown): unknown;
   /** Whether an image load may leave out the layer tars the engine already has. */
   loadsPartialArchives: boolean;
+  /** Whether a copy into a directory reaches the volumes mounted below it, whatever the container's state. */
+  copiesIntoMountsBelow: boolean;
 }
 
 const docker: EngineVariant = {
@@ -21,6 +23,7 @@ const docker: EngineVariant = {
   startFailure: (error) => error,
   // Docker (20.10 measured) looks a layer up by chain id before it opens the layer's tar.
   loadsPartialArchives: true,
+  copiesIntoMountsBelow: true,
 };
 
 // Podman's answer when a container's command does not exist; Docker's is a 400 ("executable file not found").
@@ -37,6 +40,11 @@ const podman: EngineVariant = {
     engineStatus(error) === 500 && error instanceof Error && COMMAND_NOT_FOUND.test(error.message) ? Object.assign(new Error(error.message, { cause: error }), { statusCode: 400 }) : error,
   // Podman refuses a docker-archive whose manifest names layer tars it does not hold ("partial archive").
   loadsPartialArchives: false,
+  // Podman copies into a container that is not running without its volumes: a tar put at / whose entries
+  // lie under a mounted volume writes them into the container's own filesystem, hidden by the volume (or
+  // copied into it only by the copy-up of a still empty volume at the first start). A tar put at the
+  // volume's own path reaches the volume.
+  copiesIntoMountsBelow: false,
 };
 
 export function engineVariant(kind: EngineKind): EngineVariant {
