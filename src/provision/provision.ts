@@ -3,6 +3,7 @@ import { prepareDaemon, type DaemonOutcome } from '../daemon/prepare-daemon.js';
 import type { PendingSwap } from '../daemon/daemon-swap.js';
 import type { DaemonLimits } from '../daemon/daemon-spec.js';
 import { daemonLimits } from '../daemon/daemon-limits.js';
+import { resolveEngineAddress } from '../engine/engine-address.js';
 import { EngineClient } from '../engine/engine-client.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { readImageRegistration } from '../image/image-registration.js';
@@ -63,7 +64,8 @@ export async function provision(settings: ProvisionSettings, { dryRun = false, l
       path: settings.runnerConfig,
       runners: settings.runners,
       declared,
-      managed: jobSettings(settings.daemon, nix),
+      // the jobs' engine must be the daemon's: a runner's own host is checked, a missing one written when needed
+      managed: { ...jobSettings(settings.daemon, nix), engineHost: resolveEngineAddress(settings.dockerHost).display },
       dryRun: dry,
       diff,
       logger,

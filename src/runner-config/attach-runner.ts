@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import { detachRunner } from './detach-runner.js';
 import { joinScript, renderBlock, splitScript, type CreatedKey, type ManagedRecord } from './managed-block.js';
 import type { ManagedSettings } from './managed-settings.js';
+import { runnerHost } from './runner-engine.js';
 import { missingFrom } from './string-list.js';
 import { isStringList, isTable, type Table } from './toml-value.js';
 
@@ -19,6 +20,12 @@ export function attachRunner(runner: Table, where: string, managed: ManagedSetti
   }
   const docker = runner.docker;
   if (!isTable(docker)) throw new UserError('runnerConfig', `${where}: [runners.docker] is not a table`);
+
+  const host = managed.engineHost === undefined ? undefined : runnerHost(where, docker.host, managed.engineHost);
+  if (host !== undefined) {
+    docker.host = host;
+    created.push('host');
+  }
 
   const volumesFrom = ownList(docker, 'volumes_from', `${where}: [runners.docker] volumes_from`, created);
   const addedVolumes = missingFrom(volumesFrom, managed.volumesFrom);

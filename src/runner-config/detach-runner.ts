@@ -45,5 +45,6 @@ function removeRecorded(runner: Table, record: ManagedRecord): void {
     docker.volumes_from = volumesFrom;
     if (record.created.includes('volumes_from') && volumesFrom.length === 0) delete docker.volumes_from;
   }
+  if (record.created.includes('host')) delete docker.host;
   if (record.created.includes('docker') && Object.keys(docker).length === 0) delete runner.docker;
 }

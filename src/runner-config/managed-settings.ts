@@ -8,4 +8,10 @@ export interface ManagedSettings {
   environment: string[];
   /** Body lines of the managed block in `[[runners]] pre_build_script`. */
   preBuildScript: string[];
+  /**
+   * The engine the daemon runs on (e.g. unix:///run/podman/podman.sock): a runner without `[runners.docker]
+   * host` gets it when GitLab Runner's default is another engine; a runner whose host names another
+   * engine is refused. Undefined: not checked.
+   */
+  engineHost?: string;
 }
