@@ -28,6 +28,8 @@ let
   };
 
   engineUnit = if cfg.engine == "docker" then "docker.service" else "podman.socket";
+  # Socket activated: podman.socket is there before gitlab-runner starts; podman.service only orders.
+  engineAfter = if cfg.engine == "docker" then [ "docker.service" ] else [ "podman.socket" "podman.service" ];
   engineEnabled =
     if cfg.engine == "docker" then config.virtualisation.docker.enable else config.virtualisation.podman.enable;
 
@@ -317,6 +319,12 @@ in
             "services.nix-runner.engine = \"podman\" needs virtualisation.podman.enable = true.";
       }
       {
+        # Jobs reach the engine through GitLab Runner's default /var/run/docker.sock: with Podman, only
+        # its Docker socket makes that Podman (nix-runner refuses a runner whose engine is not the daemon's).
+        assertion = cfg.engine != "podman" || config.virtualisation.podman.dockerSocket.enable;
+        message = "services.nix-runner.engine = \"podman\" needs virtualisation.podman.dockerSocket.enable = true: the jobs of GitLab Runner's docker executor reach Podman through /run/docker.sock.";
+      }
+      {
         assertion = !inStore cfg.runnerConfigFile;
         message = "services.nix-runner.runnerConfigFile must be the writable config.toml GitLab Runner reads, not a file in the Nix store (default: ${defaultRunnerConfig}).";
       }
@@ -380,8 +388,10 @@ in
 
     environment.systemPackages = [ cfg.package ];
 
+    virtualisation.podman.dockerSocket.enable = mkIf (cfg.engine == "podman") (mkDefault true);
+
     systemd.services.gitlab-runner = {
-      after = [ engineUnit ];
+      after = engineAfter;
       requires = [ engineUnit ];
       # nix-store / nix build for the image sources; the provisioner talks to the host's store.
       path = [ config.nix.package ];
@@ -397,7 +407,7 @@ in
 
     systemd.services.nix-runner-gc = mkIf cfg.gc.enable {
       description = "Garbage-collect the stores of the nix-runner daemons";
-      after = [ engineUnit ];
+      after = engineAfter;
       requires = [ engineUnit ];
       environment = lib.optionalAttrs (cfg.engine == "podman") {
         DOCKER_HOST = "unix:///run/podman/podman.sock";

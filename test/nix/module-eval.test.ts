@@ -6,6 +6,7 @@ interface Evaluated {
   failedAssertions: string[];
   warnings: string[];
   package: string;
+  podmanDockerSocket: boolean;
   systemPackages: string[];
   gitlabRunner: {
     after: string[];
@@ -158,10 +159,30 @@ describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
     );
 
     expect(evaluated.failedAssertions).toEqual([]);
-    expect(evaluated.gitlabRunner.after).toContain('podman.socket');
+    expect(evaluated.gitlabRunner.after).toEqual(expect.arrayContaining(['podman.socket', 'podman.service']));
+    expect(evaluated.gitlabRunner.after).not.toContain('docker.service');
     expect(evaluated.gitlabRunner.requires).toContain('podman.socket');
+    expect(evaluated.gc!.after).toEqual(expect.arrayContaining(['podman.socket', 'podman.service']));
     expect(provisionedConfigs(evaluated)[0]).toMatchObject({ dockerHost: 'unix:///run/podman/podman.sock' });
     expect(evaluated.gc!.environment).toEqual({ DOCKER_HOST: 'unix:///run/podman/podman.sock' });
+    // the jobs reach podman through GitLab Runner's default socket, /run/docker.sock
+    expect(evaluated.podmanDockerSocket).toBe(true);
+  });
+
+  it("asserts podman's docker socket when it is turned off: jobs would reach another engine", async () => {
+    const failed = await evaluate<string[]>(
+      host({ engine: 'podman' }, { virtualisation: { podman: { enable: true, dockerSocket: { enable: false } } } }),
+      { attr: 'failedAssertions' },
+    );
+
+    expect(failed).toEqual([expect.stringContaining('needs virtualisation.podman.dockerSocket.enable = true')]);
+  });
+
+  it('leaves podman alone with engine = "docker"', async () => {
+    const evaluated = await evaluate(host({}));
+
+    expect(evaluated.podmanDockerSocket).toBe(false);
+    expect(evaluated.gitlabRunner.after).toContain('docker.service');
   });
 
   it('asserts gitlab-runner, the engine, declared runners and one image source', async () => {
