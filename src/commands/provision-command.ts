@@ -41,6 +41,7 @@ function parseNixSettingFlags(flags: string[]): Record<string, string> {
 
 function formatBytes(bytes: number): string {
   const gib = bytes / 1024 ** 3;
+  if (bytes < 1024 ** 2) return `${Math.round(bytes / 1024)} KiB`;
   return gib >= 1 ? `${Number(gib.toFixed(1))} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
@@ -50,6 +51,8 @@ export function renderProvision(result: ProvisionResult): string {
     `${result.dryRun ? 'would be ' : ''}${result.changed ? 'changed' : 'unchanged'}: daemon ${d.name} ${d.action}${d.id ? ` (${d.id.slice(0, 12)})` : ''}`,
     `  image   ${result.image.ref} (${result.image.action})`,
     `  nix     ${d.nix ?? 'known once the image is loaded'}`,
+    ...(d.delivered ? [`  store   ${d.delivered.paths} store paths delivered from this host (${formatBytes(d.delivered.bytes)})`] : []),
+    ...(d.repaired ? [`  repair  restored ${d.repaired.join(' ')}`] : []),
     `  builds  as build users${d.sandbox ? ', in the sandbox' : ''}; at most ${d.limits.pids} processes, ${formatBytes(d.limits.memoryBytes)} memory${d.rootsBuilds === false ? '; NOT rooted (no shell in the daemon): a job\'s GC can remove them' : ''}`,
     ...(d.reason ? [`  why     ${d.reason}`] : []),
     `  runners ${result.runners.join(', ') || '(every docker runner)'} in ${result.runnerConfig.path} (${result.runnerConfig.changed ? 'updated' : 'unchanged'})`,

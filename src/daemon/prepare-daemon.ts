@@ -1,5 +1,7 @@
+import { access } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/engine-client.js';
+import type { ContainerInfo } from '../engine/engine-types.js';
 import { engineRefused } from '../engine/engine-failure.js';
 import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
@@ -12,6 +14,7 @@ import {
   DAEMON_PROFILE,
   LABEL_DAEMON,
   LABEL_MANAGED,
+  LABEL_NIX,
   LABEL_SPEC_HASH,
   candidateName,
   daemonVolumes,
@@ -22,7 +25,8 @@ import {
 import { daemonContainerSpec, daemonNixConf, daemonSpecHash, type DaemonInputs } from './daemon-spec.js';
 import { findHookShell } from './hook-shell.js';
 import { noSwap, pendingSwap, type PendingSwap } from './daemon-swap.js';
-import { seedStore } from './seed-store.js';
+import { deliverStorePaths, type StoreProbe } from './deliver-store-paths.js';
+import { seedError, seedStore } from './seed-store.js';
 import { waitDaemonReady, type ReadyOptions } from './wait-ready.js';
 
 export type DaemonAction = 'unchanged' | 'started' | 'created' | 'replaced';
@@ -39,11 +43,19 @@ export interface DaemonOutcome {
   reason?: string;
   /** Store paths of its nix that had been modified and were restored. */
   repaired?: string[];
+  /** Store paths streamed from this host's store into the store volume (store-path daemons), and their tar bytes. */
+  delivered?: { paths: number; bytes: number };
   /** Whether each build's outputs are rooted, so that a job's GC cannot delete them (needs a shell in the daemon). */
   rootsBuilds?: boolean;
 }
 
-type Inputs = DaemonInputs & { registration: () => Promise<string> };
+/**
+ * Where the store volume gets the daemon's nix from: the image's own store (seed-store.ts), or this
+ * host's store, path by path (deliver-store-paths.ts; the image is then the constant base image).
+ */
+export type StoreSupply = { kind: 'image'; registration: () => Promise<string> } | { kind: 'host'; closure: () => Promise<string[]> };
+
+type Inputs = DaemonInputs & { supply: StoreSupply };
 
 export interface PrepareOptions {
   dryRun?: boolean;
@@ -112,16 +124,60 @@ export async function prepareDaemon(
   const volumes = daemonVolumes(inputs.daemon, generation);
   const labels = { [LABEL_MANAGED]: 'true', [LABEL_DAEMON]: inputs.daemon };
   await engine.ensureVolume(volumes.store, labels);
-  await engine.ensureVolume(volumes.db, labels);
+  const freshDb = await engine.ensureVolume(volumes.db, labels);
   await engine.ensureVolume(volumes.roots, labels);
-  const registration = await inputs.registration();
-  const { copied, repaired } = await seedStore(engine, { ...inputs, registration, volumes, repair }, logger);
-
-  const { id: candidate, rootsBuilds } = await startCandidate(engine, inputs, generation, pathsOfRegistration(registration), logger, ready);
+  const filled = await fillStore(engine, inputs, { volumes, repair, current, freshDb }, logger);
+  const { id: candidate, rootsBuilds } = await startCandidate(engine, inputs, generation, filled, logger, ready);
+  const extra = {
+    seeded: filled.copied.length,
+    rootsBuilds,
+    ...(filled.bytes === undefined ? {} : { delivered: { paths: filled.copied.length, bytes: filled.bytes } }),
+    ...(filled.repaired.length > 0 ? { repaired: filled.repaired } : {}),
+  };
   return {
-    outcome: outcome(current ? 'replaced' : 'created', candidate, { seeded: copied.length, rootsBuilds, ...(repaired.length > 0 ? { repaired } : {}) }),
+    outcome: outcome(current ? 'replaced' : 'created', candidate, extra),
     pending: pendingSwap(engine, { daemon: inputs.daemon, ...(current ? { current } : {}), candidate, candidateSocket: volumes.socket, logger }),
   };
+}
+
+interface FilledStore {
+  /** The closure the daemon runs, all valid in the store volume now. */
+  closure: string[];
+  copied: string[];
+  repaired: string[];
+  /** Tar bytes streamed from this host (host supply only). */
+  bytes?: number;
+  /** Where the closure can be looked at without an engine call (host supply: this host's store). */
+  local: boolean;
+}
+
+/** Gets the daemon's closure valid into the store volume, from the image or from this host's store. */
+async function fillStore(
+  engine: EngineClient,
+  inputs: Inputs,
+  { volumes, repair, current, freshDb }: { volumes: ReturnType<typeof daemonVolumes>; repair: string[]; current?: ContainerInfo; freshDb: boolean },
+  logger: Logger,
+): Promise<FilledStore> {
+  if (inputs.supply.kind === 'image') {
+    const registration = await inputs.supply.registration();
+    const { copied, repaired } = await seedStore(engine, { ...inputs, registration, volumes, repair }, logger);
+    return { closure: pathsOfRegistration(registration), copied, repaired, local: false };
+  }
+  const closure = await inputs.supply.closure();
+  const delivered = await deliverStorePaths(engine, { daemon: inputs.daemon, imageId: inputs.imageId, nixPath: inputs.nixPath, closure, volumes, repair, ...storeProbe(inputs, current, freshDb) }, logger);
+  return { closure, copied: delivered.paths, repaired: delivered.repaired, bytes: delivered.bytes, local: true };
+}
+
+/**
+ * Who can tell which paths the store volume holds: the running daemon (an exec), else a helper running
+ * the stopped daemon's nix or the new nix, if the volume has it (else every path is sent). A db volume
+ * made just now holds nothing.
+ */
+function storeProbe(inputs: Inputs, current: ContainerInfo | undefined, freshDb: boolean): { probe?: StoreProbe } {
+  if (freshDb) return {};
+  const currentNix = current?.labels[LABEL_NIX];
+  if (current?.running && currentNix) return { probe: { kind: 'exec', containerId: current.id, nixPath: currentNix } };
+  return { probe: { kind: 'helper', nixPath: currentNix ?? inputs.nixPath } };
 }
 
 /**
@@ -132,7 +188,7 @@ async function startCandidate(
   engine: EngineClient,
   inputs: DaemonInputs,
   generation: string,
-  closure: string[],
+  filled: FilledStore,
   logger: Logger,
   ready?: ReadyOptions,
 ): Promise<{ id: string; rootsBuilds: boolean }> {
@@ -147,11 +203,14 @@ async function startCandidate(
   const id = await engine.createContainer(spec);
   let shell: string[] | undefined;
   try {
-    shell = await findHookShell(engine, id, closure);
+    const exists = filled.local ? existsOnHost : (path: string) => engine.pathExists(id, path);
+    // the base image of a host-store daemon has no shell of its own
+    shell = await findHookShell(filled.closure, exists, { imageShell: !filled.local });
     if (!shell) logger.warn(`no shell in ${inputs.nixPath}'s closure or the image: builds are not rooted, so a job's GC can remove them`);
     const files = daemonFileEntries({ nixConf: daemonNixConf(inputs, shell !== undefined), nixPath: inputs.nixPath, ...(shell ? { shell } : {}) });
     await engine.copyIn(id, '/', Readable.from(packLayer({ kind: 'fixed', entries: files }) as AsyncIterable<Buffer>));
     await engine.startContainer(id);
+    if (filled.local) await checkDelivered(engine, id, inputs.nixPath, filled.copied);
     await waitDaemonReady(engine, id, inputs.nixPath, ready);
     await rootDaemonNix(engine, id, inputs.nixPath);
   } catch (error: unknown) {
@@ -164,6 +223,26 @@ async function startCandidate(
   }
   logger.stop(`new nix-daemon answers`, started);
   return { id, rootsBuilds: shell !== undefined };
+}
+
+async function existsOnHost(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * `nix-store --load-db` exits 0 on input it could not use (measured): what it registered is checked,
+ * before the daemon is waited for (an unregistered nix would only show as a daemon that never answers).
+ */
+async function checkDelivered(engine: EngineClient, id: string, nixPath: string, delivered: string[]): Promise<void> {
+  if (delivered.length === 0) return;
+  const check = await engine.exec(id, [`${nixPath}/bin/nix-store`, '--check-validity', '--print-invalid', ...delivered]).catch(() => undefined);
+  // no answer at all: the container stopped, and waiting for it says why
+  if (!check) return;
+  const invalid = check.stdout.split('\n').filter(Boolean);
+  if (check.exitCode !== 0 || invalid.length > 0) throw seedError('registering the delivered paths', invalid.length > 0 ? `still not valid: ${invalid.join(' ')}` : check.stderr);
 }
 
 /** The daemon's own nix must survive any GC, a job's included, while a daemon generation runs it. */

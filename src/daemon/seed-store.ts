@@ -35,10 +35,7 @@ export async function seedStore(engine: EngineClient, input: SeedInput, logger: 
     image: input.imageId,
     labels,
     env: ['NIX_CONFIG=build-users-group =\nsandbox = false'],
-    mounts: [
-      { volume: input.volumes.store, target: `${SEED_ROOT}/nix/store` },
-      { volume: input.volumes.db, target: `${SEED_ROOT}/nix/var/nix/db` },
-    ],
+    mounts: seedMounts(input.volumes),
   };
   const nixStore = `${input.nixPath}/bin/nix-store`;
   const check = await engine.runOnce({ ...base, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, '--check-validity', '--print-invalid', ...closure] });
@@ -89,16 +86,39 @@ async function repairStorePaths(
     const withDb = { ...base, mounts: [...base.mounts, { volume: scratch, target: '/nix/var/nix/db' }] };
     const load = await engine.runOnce({ ...withDb, image: imageId, entrypoint: [nixStore], cmd: ['--load-db'] }, registration);
     if (load.exitCode !== 0) throw seedError('registering the image\'s own paths for a repair', load.stderr);
-    const options = ['--option', 'substituters', 'local', '--option', 'require-sigs', 'false'];
-    const repair = await engine.runOnce({ ...withDb, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, ...options, '--repair-path', ...paths] });
-    if (repair.exitCode !== 0) throw seedError('repairing modified store paths', repair.stderr);
+    await repairFromStore(engine, { image: imageId, labels: base.labels, env: base.env, mounts: withDb.mounts, nixStore, paths });
   } finally {
     await engine.removeVolume(scratch);
   }
   logger.stop(`repaired ${paths.join(' ')}`, started);
 }
 
-function seedError(step: string, stderr: string): UserError {
+export interface RepairFrom {
+  /** A helper whose own store (/nix/store with its db) holds good copies of `paths`, and whose mounts put the store volumes under SEED_ROOT. */
+  image: string;
+  labels: Record<string, string>;
+  env?: string[];
+  mounts: VolumeMount[];
+  nixStore: string;
+  paths: string[];
+}
+
+/** `--repair-path` of the store under SEED_ROOT, with the helper's own store as the only substituter. */
+export async function repairFromStore(engine: EngineClient, { image, labels, env = [], mounts, nixStore, paths }: RepairFrom): Promise<void> {
+  const options = ['--option', 'substituters', 'local', '--option', 'require-sigs', 'false'];
+  const repair = await engine.runOnce({ image, labels, env, mounts, entrypoint: [nixStore], cmd: ['--store', SEED_ROOT, ...options, '--repair-path', ...paths] });
+  if (repair.exitCode !== 0) throw seedError('repairing modified store paths', repair.stderr);
+}
+
+/** The store volumes under SEED_ROOT: a helper's nix reaches them as a chroot store (`--store SEED_ROOT`). */
+export function seedMounts(volumes: { store: string; db: string }): VolumeMount[] {
+  return [
+    { volume: volumes.store, target: `${SEED_ROOT}/nix/store` },
+    { volume: volumes.db, target: `${SEED_ROOT}/nix/var/nix/db` },
+  ];
+}
+
+export function seedError(step: string, stderr: string): UserError {
   const last = stderr.trim().split('\n').filter((line) => !line.startsWith('warning:')).at(-1) ?? 'no output';
   return new UserError('daemon', `seeding the store failed while ${step}: ${last}`, 'check the image with `docker run --rm --entrypoint <nix>/bin/nix-store IMAGE --version`');
 }

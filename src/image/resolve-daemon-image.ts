@@ -7,7 +7,8 @@ import { ensureFlakeImage } from './flake-image.js';
 import { findImageNix } from './image-nix.js';
 import type { LoadProgress } from './load-progress.js';
 import type { ResolvedImage } from './resolved-image.js';
-import { ensureStorePathImage } from './store-path-image.js';
+import { statStorePath } from './archive/layer-tar.js';
+import { ensureBaseImage } from './base-image.js';
 
 export type ImageSource =
   | { kind: 'ref'; ref: string }
@@ -29,6 +30,18 @@ export function describeSource(source: ImageSource): string {
     case 'host-nix':
       return "the host's nix";
   }
+}
+
+/**
+ * A nix in this host's store needs no image of its own: the daemon runs the constant base image, and its
+ * nix is delivered into the store volume path by path (daemon/deliver-store-paths.ts).
+ */
+async function hostStoreDaemonImage(engine: EngineClient, nixPath: string, options: { dryRun: boolean; logger: Logger }): Promise<ResolvedImage> {
+  await statStorePath(nixPath, '/nix/store');
+  await statStorePath(`${nixPath}/bin/nix-daemon`, '/nix/store').catch((error: unknown) => {
+    throw new UserError('image', `${nixPath} has no bin/nix-daemon`, 'pass the store path of a nix package', { cause: error });
+  });
+  return { ...(await ensureBaseImage(engine, options)), nixPath, nixFrom: 'host-store' };
 }
 
 /** The daemon image in the engine (loaded or built when missing), with its id and its nix store path. */
@@ -57,11 +70,11 @@ export async function resolveDaemonImage(
       image = await ensureFlakeImage(engine, source.ref, { dryRun, logger });
       break;
     case 'store-path':
-      return ensureStorePathImage(engine, source.path, { dryRun, logger, ...(progress ? { progress } : {}) });
+      return hostStoreDaemonImage(engine, source.path, { dryRun, logger });
     case 'host-nix': {
       const host = await resolveHostNix();
       if (host.bundled) logger.debug(`host nix bundled as ${host.nixPath}`);
-      return ensureStorePathImage(engine, host.nixPath, { dryRun, logger, ...(progress ? { progress } : {}) });
+      return hostStoreDaemonImage(engine, host.nixPath, { dryRun, logger });
     }
   }
   if (image.nixPath || !image.id) return image;

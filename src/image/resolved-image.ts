@@ -8,4 +8,9 @@ export interface ResolvedImage {
   /** Registration of the image's closure when known without asking the image. */
   registration?: string;
   action: 'present' | 'loaded' | 'built';
+  /**
+   * 'host-store': the image is the constant base image (base-image.ts) and the daemon's nix comes
+   * from this host's store, path by path, into the store volume. Else the image holds its nix.
+   */
+  nixFrom?: 'host-store';
 }

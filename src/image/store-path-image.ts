@@ -1,7 +1,7 @@
-import { access } from 'node:fs/promises';
 import type { EngineClient } from '../engine/engine-client.js';
 import { nullLogger, type Logger } from '../log.js';
 import { dumpRegistration, queryClosure } from '../nix/closure.js';
+import { nixPackageSettings } from '../nix/package-settings.js';
 import { renderNixConf } from '../daemon/nix-conf.js';
 import { DEFAULT_MAX_LAYERS, type DaemonImageInput } from './archive/daemon-image-archive.js';
 import { createLayerCache, type LayerCache } from './archive/layer-cache.js';
@@ -32,16 +32,10 @@ export interface StorePathImagePlan {
   tag: string;
 }
 
-// nix's default build hook is a path of the nix it was compiled as; a bundled nix has its own.
-async function imageNixSettings(nixPath: string): Promise<Record<string, string>> {
-  const hook = `${nixPath}/bin/build-remote`;
-  return (await access(hook).then(() => true, () => false)) ? { 'build-hook': hook } : {};
-}
-
 /** What the image of a store path's closure holds, known without packing a byte. */
 export async function planStorePathImage(nixPath: string, { maxLayers = DEFAULT_MAX_LAYERS, extraPaths = [] }: Pick<StorePathImageOptions, 'maxLayers' | 'extraPaths'> = {}): Promise<StorePathImagePlan> {
   const closure = await queryClosure([nixPath, ...extraPaths]);
-  const nixConf = renderNixConf(await imageNixSettings(nixPath));
+  const nixConf = renderNixConf(await nixPackageSettings(nixPath));
   return { nixPath, closure, nixConf, maxLayers, tag: storePathImageTag(closure, nixConf, maxLayers) };
 }
 

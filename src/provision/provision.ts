@@ -7,6 +7,8 @@ import { resolveEngineAddress } from '../engine/engine-address.js';
 import { EngineClient } from '../engine/engine-client.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { readImageRegistration } from '../image/image-registration.js';
+import { queryClosure } from '../nix/closure.js';
+import { nixPackageSettings } from '../nix/package-settings.js';
 import { removeLeftovers } from '../leftovers/leftovers.js';
 import { trustWarnings } from './trust-warnings.js';
 import { describeSource, resolveDaemonImage, type ImageSource } from '../image/resolve-daemon-image.js';
@@ -119,10 +121,14 @@ async function provisionSteps(
         daemon: settings.daemon,
         imageId: id,
         nixPath,
-        nixSettings: settings.nixSettings,
+        // an image carries its nix's own settings in /etc/nix/nix.conf; the base image has none
+        nixSettings: image.nixFrom === 'host-store' ? { ...(await nixPackageSettings(nixPath)), ...settings.nixSettings } : settings.nixSettings,
         sandbox: settings.sandbox,
         limits,
-        registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath, settings.daemon)),
+        supply:
+          image.nixFrom === 'host-store'
+            ? { kind: 'host', closure: () => queryClosure([nixPath]) }
+            : { kind: 'image', registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath, settings.daemon)) },
       },
       { dryRun, logger },
     ));

@@ -21,7 +21,8 @@ export function goArchitecture(arch: NodeJS.Architecture = process.arch): string
 
 export interface ImageConfigInput {
   architecture: string;
-  nixPath: string;
+  /** The image's nix: its nix-daemon is the entrypoint. None for the base image (the daemon spec names it). */
+  nixPath?: string;
   labels: Record<string, string>;
   diffIds: string[];
   history: string[];
@@ -31,11 +32,7 @@ export interface ImageConfigInput {
 export function imageConfigJson({ architecture, nixPath, labels, diffIds, history }: ImageConfigInput): string {
   return canonicalJson({
     architecture,
-    config: {
-      Entrypoint: [`${nixPath}/bin/nix-daemon`],
-      Env: [`PATH=${nixPath}/bin:/bin`],
-      Labels: labels,
-    },
+    config: nixPath ? { Entrypoint: [`${nixPath}/bin/nix-daemon`], Env: [`PATH=${nixPath}/bin:/bin`], Labels: labels } : { Labels: labels },
     created: CREATED,
     history: history.map((createdBy) => ({ created: CREATED, created_by: createdBy })),
     os: 'linux',
