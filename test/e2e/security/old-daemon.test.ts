@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nixPackageSettings } from '../../../src/nix/package-settings.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { builderUid, plainDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';
@@ -25,7 +26,8 @@ async function downgradeToOldDaemon(d: SecurityDaemon): Promise<void> {
     image: current.imageId,
     entrypoint: [`${d.probe.nix}/bin/nix-daemon`],
     cmd: [],
-    env: [`PATH=${d.probe.nix}/bin:/bin`, `NIX_CONFIG=${OLD_NIX_CONF}`],
+    // The image of that time carried the bundled nix's build hook in its /etc/nix/nix.conf; the base image has none.
+    env: [`PATH=${d.probe.nix}/bin:/bin`, `NIX_CONFIG=${OLD_NIX_CONF}${Object.entries(await nixPackageSettings(d.probe.nix)).map(([key, value]) => `${key} = ${value}\n`).join('')}`],
     labels: {
       ...Object.fromEntries(OLD_LABELS.map((label) => [label, current.labels[label] ?? ''])),
       'org.nix-runner.spec-hash': 'e2e0000000000000000000000000000000000000000000000000000000000old',
