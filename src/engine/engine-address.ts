@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 
 export interface EngineAddress {
   /** For messages: unix:///var/run/docker.sock, tcp://host:2375 */

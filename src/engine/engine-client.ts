@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { request } from 'node:http';
 import { Readable, Transform, pipeline } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { Dockerode } from './dockerode.js';
 import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { attachContainer } from './attach-container.js';
@@ -79,7 +80,7 @@ export class EngineClient {
       );
     }
     logger.debug(`engine: ${kind} at ${address.display}`);
-    return new EngineClient(signalRequests(new Docker(address.options)), address, logger, timeouts, engineVariant(kind));
+    return new EngineClient(signalRequests(new Dockerode(address.options)), address, logger, timeouts, engineVariant(kind));
   }
 
   /** The engine answers promptly: the whole call within the call limit (plus `extraMs`). */
