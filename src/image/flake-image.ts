@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { execa } from 'execa';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
@@ -49,6 +48,7 @@ export function parseBuildJson(json: string): string | undefined {
 export async function openFlakeResult(result: string): Promise<{ stream: NodeJS.ReadableStream; finished: Promise<unknown> }> {
   const info = await stat(result);
   if (info.isFile() && (info.mode & 0o111) !== 0) {
+    const { execa } = await import('execa');
     const child = execa(result, [], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
     const finished = Promise.resolve(child).catch((error: unknown) => {
       throw new UserError('image', `${result} failed: ${errorMessage(error).split('\n')[0]}`, 'run the script by hand: it must print a docker-archive', { cause: error });

@@ -1,7 +1,6 @@
 import { chmod, copyFile, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { execa } from 'execa';
 import { UserError } from '../errors.js';
 import { rootBuildOptions, runNix, type NixTools } from './nix-tool.js';
 import { WRAPPERS_NIX } from './wrappers.nix.js';
@@ -43,6 +42,7 @@ export const DEFAULT_BUSYBOX = '/bin/busybox';
 
 export async function bundleHostNix({ nixBinary, busybox = DEFAULT_BUSYBOX, variant = '', tools = {} }: BundleOptions): Promise<string> {
   const binary = await realpath(nixBinary);
+  const { execa } = await import('execa');
   const { libraries, interpreter } = parseLdd(String((await execa('ldd', [binary])).stdout));
   if (!interpreter) throw new UserError('nix', `cannot find the dynamic loader of ${binary} in ldd's output`, 'is it a dynamically linked ELF binary?');
   await assertStatic(busybox);
@@ -81,6 +81,7 @@ function missing(lib: SharedObject): never {
 }
 
 async function assertStatic(busybox: string): Promise<void> {
+  const { execa } = await import('execa');
   const result = await execa('ldd', [busybox], { reject: false });
   const output = `${result.stdout}${result.stderr}`;
   if (/No such file/.test(output) || !/not a dynamic executable|statically linked/.test(output)) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { execa, type Options } from 'execa';
+import type { Options } from 'execa';
 import { UserError } from '../errors.js';
 
 export interface NixTools {
@@ -25,6 +25,8 @@ function hasNixbldGroup(): boolean {
 export async function runNix(name: string, args: string[], tools: NixTools = {}, options: Options = {}): Promise<string> {
   const file = tools.binDir ? `${tools.binDir}/${name}` : name;
   try {
+    // loaded on first use: a no-op provision and --help run no nix tool, and execa takes ~0.15 s to load
+    const { execa } = await import('execa');
     const result = await execa(file, args, { ...options, stripFinalNewline: true });
     return String(result.stdout);
   } catch (error: unknown) {
