@@ -355,12 +355,14 @@ export class EngineClient {
   }
 
   /**
-   * Creates, runs to completion and removes a one-shot container. The engine removes it itself once it
-   * exits (AutoRemove), so a killed nix-runner leaves no finished helper behind: output comes through an
-   * attach and the exit code through a wait registered before the start, as `docker run --rm` does.
+   * Creates, runs to completion and removes a one-shot container. On Docker the engine removes it itself once
+   * it exits (AutoRemove), so a killed nix-runner leaves no finished helper behind: output comes through an
+   * attach and the exit code through a wait registered before the start, as `docker run --rm` does. On
+   * Podman (engine-variant.ts) it is removed here after its exit.
    */
   async runOnce(spec: ContainerSpec, input?: string | Buffer): Promise<RunResult> {
-    const id = await this.createContainer({ ...spec, autoRemove: true, stdinOnce: input !== undefined });
+    const autoRemove = this.variant.reportsExitOfRemoved;
+    const id = await this.createContainer({ ...spec, autoRemove, stdinOnce: input !== undefined });
     try {
       return await this.call(`run ${id.slice(0, 12)} once`, async (watch) => {
         const withInput = input !== undefined;
@@ -368,7 +370,7 @@ export class EngineClient {
         onAbort(watch.signal, () => destroy(stream));
         try {
           const output = collectMultiplexed(this.docker.modem, stream);
-          const { exited } = await this.waitRegistered(id);
+          const { exited } = await this.waitRegistered(id, autoRemove ? 'removed' : 'next-exit');
           await this.start(id);
           watch.progress(); // it runs: as long as its command does, a big closure takes a while
           if (withInput) stream.end(input);
@@ -385,15 +387,15 @@ export class EngineClient {
   }
 
   /**
-   * Registers a wait for the container's exit and removal (AutoRemove: only then are the volumes it
-   * mounted free to be removed); resolves once the engine has registered it (it sends
+   * Registers a wait for the container's exit, and its removal with AutoRemove (only then are the volumes
+   * it mounted free to be removed); resolves once the engine has registered it (it sends
    * the response header first), with a promise of the exit code (boxed: a promise resolved with a promise
    * would wait for it). No exit is missed, even with AutoRemove.
    */
-  private waitRegistered(id: string): Promise<{ exited: Promise<number> }> {
+  private waitRegistered(id: string, condition: 'removed' | 'next-exit'): Promise<{ exited: Promise<number> }> {
     return new Promise((resolve, reject) => {
       this.docker.modem.dial(
-        { path: `/containers/${id}/wait?`, method: 'POST', options: { condition: 'removed' }, isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
+        { path: `/containers/${id}/wait?`, method: 'POST', options: { condition }, isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
         (error: unknown, response: unknown) => {
           if (error) return reject(error instanceof Error ? error : new Error(String(error)));
           const body = response as NodeJS.ReadableStream;

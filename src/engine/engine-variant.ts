@@ -15,6 +15,8 @@ export interface EngineVariant {
   loadsPartialArchives: boolean;
   /** Whether a copy into a directory reaches the volumes mounted below it, whatever the container's state. */
   copiesIntoMountsBelow: boolean;
+  /** Whether a wait for a container's removal (AutoRemove) answers with its exit code. */
+  reportsExitOfRemoved: boolean;
 }
 
 const docker: EngineVariant = {
@@ -24,6 +26,7 @@ const docker: EngineVariant = {
   // Docker (20.10 measured) looks a layer up by chain id before it opens the layer's tar.
   loadsPartialArchives: true,
   copiesIntoMountsBelow: true,
+  reportsExitOfRemoved: true,
 };
 
 // Podman's answer when a container's command does not exist; Docker's is a 400 ("executable file not found").
@@ -45,6 +48,10 @@ const podman: EngineVariant = {
   // copied into it only by the copy-up of a still empty volume at the first start). A tar put at the
   // volume's own path reaches the volume.
   copiesIntoMountsBelow: false,
+  // Podman answers a wait for the removal of a container that exited 3 with StatusCode 0: a failed helper
+  // would pass. So no AutoRemove there: the helper's exit is waited for, then it is removed (a killed run's
+  // helper is a labelled leftover that the next run removes).
+  reportsExitOfRemoved: false,
 };
 
 export function engineVariant(kind: EngineKind): EngineVariant {
