@@ -148,14 +148,16 @@ let
       image = mkOption {
         type = types.submodule imageOptions;
         default = {
-          flake = cfg.package.daemonImage or null;
+          storePath = config.nix.package;
         };
-        defaultText = literalExpression "{ flake = config.services.nix-runner.package.daemonImage; }";
-        example = literalExpression "{ storePath = pkgs.nixVersions.latest; }";
+        defaultText = literalExpression "{ storePath = config.nix.package; }";
+        example = literalExpression "{ flake = config.services.nix-runner.package.daemonImage; }";
         description = ''
-          The daemon's image; give at most one of `ref`, `archive`, `storePath` and `flake`.
-          None: built from the host's own nix. Default: the image of this flake, built with the
-          same nixpkgs as the package (`packages.<system>.nix-daemon-image`).
+          Where the daemon's nix comes from; give at most one of `ref`, `archive`, `storePath` and `flake`.
+          Default: the host's own nix package as a store path, the fast path: the daemon runs a
+          constant base image and only the store paths its store volume lacks are copied into it,
+          so a flake update that changes nix builds and loads no image. `flake` (e.g. this flake's
+          `packages.<system>.nix-daemon-image`), `archive` and `ref` run an image that holds its nix.
         '';
       };
       runners = mkOption {

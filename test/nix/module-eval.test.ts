@@ -96,7 +96,8 @@ describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
       nixSettings: { substituters: 'https://cache.nixos.org', 'max-jobs': 4 },
     });
     expect(config!.runners).toEqual([expect.stringMatching(/^nix_ci-host_[0-9a-f]{12}$/)]);
-    expect(config!.imageFlake).toMatch(/^\/nix\/store\/[^/]+-stream-nix-runner-daemon$/);
+    // the host's nix as a store path: no image to build or load when it changes
+    expect(config!.imageStorePath).toMatch(/^\/nix\/store\/[^/]+-nix-[0-9]/);
   });
 
   it('re-provisions when the image changes: new config path in ExecStartPre and restartTriggers', async () => {
@@ -238,13 +239,13 @@ describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
     ]);
   });
 
-  it("defaults the package and so the image to the flake's own in nixosModules.default", async () => {
+  it("defaults the package to the flake's own in nixosModules.default, and the daemon's nix to the host's", async () => {
     const evaluated = await evaluate(host({}), { via: 'flake' });
 
     expect(evaluated.package).toMatch(/-nix-runner-from-flake$/);
     expect(evaluated.gitlabRunner.execStartPre[1]).toContain('-nix-runner-from-flake/bin/nix-runner provision --config ');
     const file = /--config (\S+)$/.exec(evaluated.gitlabRunner.execStartPre[1]!)![1]!;
-    expect(JSON.parse(evaluated.configTexts[file]!)).toMatchObject({ imageFlake: expect.stringMatching(/-stream-flake-image$/) });
+    expect(JSON.parse(evaluated.configTexts[file]!)).toMatchObject({ imageStorePath: expect.stringMatching(/^\/nix\/store\//) });
     expect(evaluated.flake).toEqual({
       packages: { 'aarch64-linux': ['default', 'nix-daemon-image', 'nix-runner'], 'x86_64-linux': ['default', 'nix-daemon-image', 'nix-runner'] },
       devShells: { 'aarch64-linux': ['default'], 'x86_64-linux': ['default'] },
