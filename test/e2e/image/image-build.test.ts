@@ -91,9 +91,11 @@ describe.skipIf(skipE2E)('nix-runner image build', () => {
     const load = await runCli(['image', 'build', '--store-path', variant, '--load', '--json']);
     images.push(String(load.json.ref));
     const closure = await queryClosure([variant]);
-    expect(load.json).toMatchObject({ ok: true, action: 'loaded', mode: 'incremental', layersSent: 2, layersTotal: closure.length + 1 });
+    // Podman refuses an archive that leaves out layers it has (engine-variant.ts): every layer is sent there
+    const partial = engine.loadsPartialArchives();
+    expect(load.json).toMatchObject({ ok: true, action: 'loaded', mode: partial ? 'incremental' : 'full', layersSent: partial ? 2 : closure.length + 1, layersTotal: closure.length + 1 });
     expect(load.json.fallback).toBeUndefined();
-    expect(Number(load.json.bytesSent)).toBeLessThan(1024 * 1024);
+    if (partial) expect(Number(load.json.bytesSent)).toBeLessThan(1024 * 1024);
     const layers = await engine.imageLayers(String(load.json.id));
     expect(layers).toHaveLength(closure.length + 1);
     // and again: nothing to send
@@ -106,7 +108,7 @@ describe.skipIf(skipE2E)('nix-runner image build', () => {
     storePaths.push(variant);
     const plain = await runCli(['image', 'build', '--store-path', variant, '--load']);
     expect(plain.exitCode).toBe(0);
-    expect(plain.stderr).toMatch(/^layer 1\/\d+ already in the engine: /m);
+    expect(plain.stderr).toMatch(engine.loadsPartialArchives() ? /^layer 1\/\d+ already in the engine: /m : /^layer 1\/\d+ sent \(/m);
     expect(plain.stderr).toMatch(/^layer \d+\/\d+ sent \(.*\): the small layer$/m);
     expect(plain.stdout).toMatch(/^loaded nix-runner\/nix-daemon:/);
     images.push(/^loaded (\S+)/.exec(plain.stdout)![1]!);
