@@ -103,7 +103,7 @@ export class EngineClient {
     try {
       return await timedCall((watch) => callSignal.run(watch.signal, () => fn(watch)), limit);
     } catch (error: unknown) {
-      throw engineFailure(what, error, { address: this.address.display, limitSetting: ENGINE_TIMEOUT_FLAG });
+      throw engineFailure(what, error, { address: this.address.display, limitSetting: ENGINE_TIMEOUT_FLAG, kind: this.kind });
     }
   }
 
@@ -488,7 +488,7 @@ export class EngineClient {
   async copyOut(id: string, path: string): Promise<NodeJS.ReadableStream> {
     const what = `copy ${path} out of ${id.slice(0, 12)}`;
     const tar = await this.call(what, () => this.docker.getContainer(id).getArchive({ path }));
-    return idleGuarded(tar, this.timeouts.callMs, () => engineFailure(what, new CallTimeout(this.idle()), { address: this.address.display, limitSetting: ENGINE_TIMEOUT_FLAG }));
+    return idleGuarded(tar, this.timeouts.callMs, () => engineFailure(what, new CallTimeout(this.idle()), { address: this.address.display, limitSetting: ENGINE_TIMEOUT_FLAG, kind: this.kind }));
   }
 
   /** Extracts a tar stream into directory `path` of a (possibly stopped) container, volumes included. */

@@ -1,4 +1,5 @@
 import { UserError, errorMessage } from '../errors.js';
+import type { EngineKind } from './engine-kind.js';
 import { CallTimeout } from './timed-call.js';
 
 /** The HTTP status of an engine answer: on dockerode's error, or on the cause of the engine UserError made of it. */
@@ -25,13 +26,15 @@ export interface FailureContext {
   address: string;
   /** The flag and settings key that set the limit that ran out. */
   limitSetting: string;
+  /** Which engine, so that the hint names its commands: podman info, journalctl -u podman (default docker). */
+  kind?: EngineKind;
 }
 
 /**
  * A failed engine call as the user sees it: one line that names the call, and a hint. Errors of
  * nix-runner's own code (and UserErrors, already worded) are returned as they are.
  */
-export function engineFailure(what: string, error: unknown, { address, limitSetting }: FailureContext): unknown {
+export function engineFailure(what: string, error: unknown, { address, limitSetting, kind = 'docker' }: FailureContext): unknown {
   if (error instanceof UserError || BUGS.some((kind) => error instanceof kind)) return error;
   if (error instanceof CallTimeout) {
     const { kind, ms } = error.limit;
@@ -41,7 +44,7 @@ export function engineFailure(what: string, error: unknown, { address, limitSett
         : kind === 'idle'
           ? `the engine made no progress on \`${what}\` for ${seconds(ms)}`
           : `the engine stopped answering during \`${what}\` (no ping answered for ${seconds(ms)})`;
-    return new UserError('engine', message, `the engine at ${address} is stuck or overloaded: check \`docker info\` and its log; ${limitSetting} sets the limit`, {
+    return new UserError('engine', message, `the engine at ${address} is stuck or overloaded: check \`${kind} info\` and its log; ${limitSetting} sets the limit`, {
       cause: error,
     });
   }
@@ -54,8 +57,8 @@ export function engineFailure(what: string, error: unknown, { address, limitSett
     'engine',
     `the engine failed \`${what}\`: ${detail || 'no reason given'}`,
     status !== undefined && status < 500
-      ? `the engine at ${address} refused it: see \`docker ps -a\`, \`docker volume ls\` and the engine's log`
-      : `check the engine at ${address}: \`docker info\` and its log (journalctl -u docker)`,
+      ? `the engine at ${address} refused it: see \`${kind} ps -a\`, \`${kind} volume ls\` and the engine's log`
+      : `check the engine at ${address}: \`${kind} info\` and its log (journalctl -u ${kind})`,
     { cause: error },
   );
 }

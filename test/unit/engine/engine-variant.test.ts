@@ -50,3 +50,14 @@ describe('engine variants', () => {
     expect(engineVariant('podman').loadsPartialArchives).toBe(false);
   });
 });
+
+describe('engine failure hints', () => {
+  it("name the engine's own commands", async () => {
+    const { engineFailure } = await import('../../../src/engine/engine-failure.js');
+    const { UserError } = await import('../../../src/errors.js');
+    const failed = Object.assign(new Error('(HTTP code 500) server error - boom'), { statusCode: 500 });
+    const hint = (kind?: 'docker' | 'podman') => (engineFailure('start container', failed, { address: 'unix:///x.sock', limitSetting: '--engine-timeout', ...(kind ? { kind } : {}) }) as InstanceType<typeof UserError>).hint;
+    expect(hint('podman')).toBe('check the engine at unix:///x.sock: `podman info` and its log (journalctl -u podman)');
+    expect(hint()).toBe('check the engine at unix:///x.sock: `docker info` and its log (journalctl -u docker)');
+  });
+});
