@@ -308,16 +308,23 @@ export class EngineClient {
     return { exitCode: info?.exitCode ?? -1, ...out };
   }
 
-  /** Starting the command is held to the call limit; its run (a gc may take hours) only to the engine answering. */
-  async exec(id: string, cmd: string[], env: string[] = []): Promise<RunResult> {
+  /**
+   * Starting the command is held to the call limit; its run (a gc may take hours) only to the engine
+   * answering. `input`, if given, is the command's whole stdin.
+   */
+  async exec(id: string, cmd: string[], env: string[] = [], input?: string | Buffer): Promise<RunResult> {
+    const withInput = input !== undefined;
     return this.call(
       `exec in ${id.slice(0, 12)}: ${cmd.join(' ')}`,
       async (watch) => {
-        const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
-        const stream = await exec.start({ hijack: true, stdin: false });
+        const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, Env: env, AttachStdin: withInput, AttachStdout: true, AttachStderr: true });
+        const stream = (await exec.start({ hijack: true, stdin: withInput })) as NodeJS.ReadWriteStream & { end(data?: unknown): void };
         onAbort(watch.signal, () => destroy(stream));
         watch.progress();
-        const output = await collectMultiplexed(this.docker.modem, stream).finally(() => destroy(stream));
+        const collected = collectMultiplexed(this.docker.modem, stream);
+        // written whole, then the write side closed: the command reads its end of input
+        if (withInput) stream.end(input);
+        const output = await collected.finally(() => destroy(stream));
         // ExitCode is only set once the output stream has ended.
         const { ExitCode } = await exec.inspect();
         return { exitCode: ExitCode ?? -1, ...output };
