@@ -51,7 +51,7 @@ export function renderProvision(result: ProvisionResult): string {
     `${result.dryRun ? 'would be ' : ''}${result.changed ? 'changed' : 'unchanged'}: daemon ${d.name} ${d.action}${d.id ? ` (${d.id.slice(0, 12)})` : ''}`,
     `  image   ${result.image.ref} (${result.image.action})`,
     `  nix     ${d.nix ?? 'known once the image is loaded'}`,
-    ...(d.delivered ? [`  store   ${d.delivered.paths} store paths delivered from this host (${formatBytes(d.delivered.bytes)})`] : []),
+    ...(d.delivered ? [`  store   ${d.delivered.paths > 0 ? `${d.delivered.paths} store paths sent from this host (${formatBytes(d.delivered.bytes)})` : 'nothing sent: the store volume holds all of this nix'}`] : []),
     ...(d.repaired ? [`  repair  restored ${d.repaired.join(' ')}`] : []),
     `  builds  as build users${d.sandbox ? ', in the sandbox' : ''}; at most ${d.limits.pids} processes, ${formatBytes(d.limits.memoryBytes)} memory${d.rootsBuilds === false ? '; NOT rooted (no shell in the daemon): a job\'s GC can remove them' : ''}`,
     ...(d.reason ? [`  why     ${d.reason}`] : []),

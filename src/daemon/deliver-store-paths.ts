@@ -36,31 +36,57 @@ export interface DeliveryInput {
  */
 export type StoreProbe = { kind: 'exec'; containerId: string; nixPath: string } | { kind: 'helper'; nixPath: string };
 
-export interface Delivered {
-  /** Store paths streamed into the store volume and registered there. */
-  paths: string[];
-  /** Tar bytes streamed for them. */
-  bytes: number;
+export interface DeliveryPlan {
+  /** Store paths to stream into the store volume and register there: those it does not hold as valid. */
+  missing: string[];
   repaired: string[];
 }
 
 /**
- * Makes `closure` valid in the store volume by streaming only the paths it lacks from this host's store
- * (the engine's archive API: no image, no layer, any engine address) and registering them with the
- * delivered nix's own `nix-store --load-db`. Bytes moved are proportional to what changed: a new nix
- * that shares most of its closure with the running one costs its few new paths.
+ * What a daemon of this closure needs in the store volume: the paths it lacks, asked through a nix that
+ * can read its db (the running daemon, in the common case). Modified paths are repaired here; the
+ * missing ones travel into the new daemon's container before its first start (sendStorePaths), and
+ * are registered once it runs (registerStorePaths): no helper container on the update path.
  */
-export async function deliverStorePaths(engine: EngineClient, input: DeliveryInput, logger: Logger = nullLogger): Promise<Delivered> {
+export async function planDelivery(engine: EngineClient, input: DeliveryInput, logger: Logger = nullLogger): Promise<DeliveryPlan> {
   const missing = await invalidPaths(engine, input, logger);
-  const repair = (input.repair ?? []).filter((path) => !missing.includes(path));
-  if (repair.length > 0) await repairFromHost(engine, input, repair, logger);
-  if (missing.length === 0) return { paths: [], bytes: 0, repaired: repair };
+  const repaired = (input.repair ?? []).filter((path) => !missing.includes(path));
+  if (repaired.length > 0) await repairFromHost(engine, input, repaired, logger);
+  return { missing, repaired };
+}
 
-  const started = logger.start(`delivering ${missing.length} store paths into ${input.volumes.store}`);
-  const registration = await dumpRegistration(missing, input.tools);
-  const bytes = await copyAndRegister(engine, input, { store: input.volumes.store, db: input.volumes.db }, missing, registration);
-  logger.stop(`delivered ${missing.length} store paths (${(bytes / 1e6).toFixed(1)} MB) into ${input.volumes.store}`, started);
-  return { paths: missing, bytes, repaired: repair };
+/**
+ * Streams `paths` from this host's store into /nix/store of a (created or running) container that
+ * mounts the store volume there: the engine's archive API, so any engine address works, and nothing but
+ * these paths travels. Returns the tar bytes sent. A path left half-copied by an interrupted run is not
+ * registered, so it is sent again.
+ */
+export async function sendStorePaths(engine: EngineClient, containerId: string, paths: string[], storeDir = STORE_DIR): Promise<number> {
+  if (paths.length === 0) return 0;
+  let bytes = 0;
+  const tar = packLayer({ kind: 'store', storeDir, names: paths.map((path) => basename(path)) });
+  const counted = Readable.from(
+    (async function* () {
+      for await (const chunk of tar as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+    })(),
+  );
+  await engine.copyIn(containerId, '/', counted);
+  return bytes;
+}
+
+/**
+ * Registers sent paths with the container's nix (`nix-store --load-db`, this host's registration of
+ * them). It exits 0 on input it could not use (measured): the caller checks that they are valid (the
+ * daemon's first round trip asks, see wait-ready.ts).
+ */
+export async function registerStorePaths(engine: EngineClient, containerId: string, nixPath: string, paths: string[], tools?: NixTools): Promise<void> {
+  if (paths.length === 0) return;
+  const nixStore = `${nixPath}/bin/nix-store`;
+  const load = await engine.exec(containerId, [nixStore, '--load-db'], [], await dumpRegistration(paths, tools));
+  if (load.exitCode !== 0) throw seedError('registering the delivered paths', load.stderr);
 }
 
 /**
@@ -83,37 +109,24 @@ async function invalidPaths(engine: EngineClient, { daemon, imageId, closure, vo
   return result.stdout.split('\n').filter(Boolean);
 }
 
-/** Streams `paths` from this host's store into the store volume `target`, then registers them there; returns the bytes sent. */
-async function copyAndRegister(engine: EngineClient, input: DeliveryInput, target: { store: string; db: string }, paths: string[], registration: string): Promise<number> {
-  const nixStore = `${input.nixPath}/bin/nix-store`;
-  // Created, not started, while the paths go in: the nix it runs arrives with them.
+/** A helper (base image) with `target` as its own store gets `paths` from this host and registers them. */
+async function copyAndRegister(engine: EngineClient, input: DeliveryInput, target: { store: string; db: string }, paths: string[]): Promise<void> {
   const helper = await engine.createContainer({
     image: input.imageId,
     labels: helperLabels(currentRunId(), input.daemon),
-    entrypoint: [nixStore],
+    entrypoint: [`${input.nixPath}/bin/nix-store`],
     cmd: ['--load-db'],
     mounts: storeMounts(target),
     stdinOnce: true,
   });
-  let bytes = 0;
   try {
-    const tar = packLayer({ kind: 'store', storeDir: input.storeDir ?? STORE_DIR, names: paths.map((path) => basename(path)) });
-    const counted = Readable.from(
-      (async function* () {
-        for await (const chunk of tar as AsyncIterable<Buffer>) {
-          bytes += chunk.length;
-          yield chunk;
-        }
-      })(),
-    );
-    // A path left half-copied by an interrupted run is not registered yet, so it is sent again here.
-    await engine.copyIn(helper, '/', counted);
-    const load = await engine.runWithInput(helper, registration);
-    if (load.exitCode !== 0) throw seedError('registering the delivered paths', load.stderr);
+    // Created, not started, while the paths go in: the nix it runs arrives with them.
+    await sendStorePaths(engine, helper, paths, input.storeDir);
+    const load = await engine.runWithInput(helper, await dumpRegistration(paths, input.tools));
+    if (load.exitCode !== 0) throw seedError('registering the paths of a repair', load.stderr);
   } finally {
     await engine.removeContainer(helper);
   }
-  return bytes;
 }
 
 /**
@@ -129,7 +142,7 @@ async function repairFromHost(engine: EngineClient, input: DeliveryInput, paths:
   await engine.ensureVolume(scratch.store, labels);
   await engine.ensureVolume(scratch.db, labels);
   try {
-    await copyAndRegister(engine, input, scratch, input.closure, await dumpRegistration(input.closure, input.tools));
+    await copyAndRegister(engine, input, scratch, input.closure);
     await repairFromStore(engine, {
       image: input.imageId,
       labels,

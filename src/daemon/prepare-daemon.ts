@@ -25,8 +25,8 @@ import {
 import { daemonContainerSpec, daemonNixConf, daemonSpecHash, type DaemonInputs } from './daemon-spec.js';
 import { findHookShell } from './hook-shell.js';
 import { noSwap, pendingSwap, type PendingSwap } from './daemon-swap.js';
-import { deliverStorePaths, type StoreProbe } from './deliver-store-paths.js';
-import { seedError, seedStore } from './seed-store.js';
+import { planDelivery, registerStorePaths, sendStorePaths, type StoreProbe } from './deliver-store-paths.js';
+import { seedStore } from './seed-store.js';
 import { waitDaemonReady, type ReadyOptions } from './wait-ready.js';
 
 export type DaemonAction = 'unchanged' | 'started' | 'created' | 'replaced';
@@ -127,11 +127,11 @@ export async function prepareDaemon(
   const freshDb = await engine.ensureVolume(volumes.db, labels);
   await engine.ensureVolume(volumes.roots, labels);
   const filled = await fillStore(engine, inputs, { volumes, repair, current, freshDb }, logger);
-  const { id: candidate, rootsBuilds } = await startCandidate(engine, inputs, generation, filled, logger, ready);
+  const { id: candidate, rootsBuilds, bytes } = await startCandidate(engine, inputs, generation, filled, logger, ready);
   const extra = {
     seeded: filled.copied.length,
     rootsBuilds,
-    ...(filled.bytes === undefined ? {} : { delivered: { paths: filled.copied.length, bytes: filled.bytes } }),
+    ...(filled.local ? { delivered: { paths: filled.copied.length, bytes } } : {}),
     ...(filled.repaired.length > 0 ? { repaired: filled.repaired } : {}),
   };
   return {
@@ -141,17 +141,19 @@ export async function prepareDaemon(
 }
 
 interface FilledStore {
-  /** The closure the daemon runs, all valid in the store volume now. */
+  /** The closure the daemon runs. */
   closure: string[];
+  /** Paths copied into the store volume: seeded from the image already, or (local) still to send from this host. */
   copied: string[];
   repaired: string[];
-  /** Tar bytes streamed from this host (host supply only). */
-  bytes?: number;
-  /** Where the closure can be looked at without an engine call (host supply: this host's store). */
+  /**
+   * The closure is in this host's store (host supply): looked at there, no engine call; `copied` goes
+   * into the new daemon's container before it starts and is registered once it runs.
+   */
   local: boolean;
 }
 
-/** Gets the daemon's closure valid into the store volume, from the image or from this host's store. */
+/** Gets the daemon's closure into the store volume from the image, or plans it from this host's store. */
 async function fillStore(
   engine: EngineClient,
   inputs: Inputs,
@@ -164,8 +166,8 @@ async function fillStore(
     return { closure: pathsOfRegistration(registration), copied, repaired, local: false };
   }
   const closure = await inputs.supply.closure();
-  const delivered = await deliverStorePaths(engine, { daemon: inputs.daemon, imageId: inputs.imageId, nixPath: inputs.nixPath, closure, volumes, repair, ...storeProbe(inputs, current, freshDb) }, logger);
-  return { closure, copied: delivered.paths, repaired: delivered.repaired, bytes: delivered.bytes, local: true };
+  const plan = await planDelivery(engine, { daemon: inputs.daemon, imageId: inputs.imageId, nixPath: inputs.nixPath, closure, volumes, repair, ...storeProbe(inputs, current, freshDb) }, logger);
+  return { closure, copied: plan.missing, repaired: plan.repaired, local: true };
 }
 
 /**
@@ -191,7 +193,7 @@ async function startCandidate(
   filled: FilledStore,
   logger: Logger,
   ready?: ReadyOptions,
-): Promise<{ id: string; rootsBuilds: boolean }> {
+): Promise<{ id: string; rootsBuilds: boolean; bytes: number }> {
   const name = candidateName(inputs.daemon);
   const run = currentRunId();
   const spec = daemonContainerSpec(inputs, name, { generation, run });
@@ -202,7 +204,13 @@ async function startCandidate(
   const started = logger.start(`starting ${name}`);
   const id = await engine.createContainer(spec);
   let shell: string[] | undefined;
+  let bytes = 0;
   try {
+    if (filled.local && filled.copied.length > 0) {
+      const sending = logger.start(`sending ${filled.copied.length} store paths into ${name}`);
+      bytes = await sendStorePaths(engine, id, filled.copied);
+      logger.stop(`sent ${filled.copied.length} store paths (${(bytes / 1e6).toFixed(1)} MB)`, sending);
+    }
     const exists = filled.local ? existsOnHost : (path: string) => engine.pathExists(id, path);
     // the base image of a host-store daemon has no shell of its own
     shell = await findHookShell(filled.closure, exists, { imageShell: !filled.local });
@@ -210,8 +218,8 @@ async function startCandidate(
     const files = daemonFileEntries({ nixConf: daemonNixConf(inputs, shell !== undefined), nixPath: inputs.nixPath, ...(shell ? { shell } : {}) });
     await engine.copyIn(id, '/', Readable.from(packLayer({ kind: 'fixed', entries: files }) as AsyncIterable<Buffer>));
     await engine.startContainer(id);
-    if (filled.local) await checkDelivered(engine, id, inputs.nixPath, filled.copied);
-    await waitDaemonReady(engine, id, inputs.nixPath, ready);
+    if (filled.local) await registerStorePaths(engine, id, inputs.nixPath, filled.copied).catch(async (error: unknown) => stoppedOr(engine, id, inputs.nixPath, error));
+    await waitDaemonReady(engine, id, inputs.nixPath, ready, filled.local ? filled.copied : []);
     await rootDaemonNix(engine, id, inputs.nixPath);
   } catch (error: unknown) {
     await discardCandidate(engine, id, socket);
@@ -222,7 +230,7 @@ async function startCandidate(
     });
   }
   logger.stop(`new nix-daemon answers`, started);
-  return { id, rootsBuilds: shell !== undefined };
+  return { id, rootsBuilds: shell !== undefined, bytes };
 }
 
 async function existsOnHost(path: string): Promise<boolean> {
@@ -232,17 +240,10 @@ async function existsOnHost(path: string): Promise<boolean> {
   );
 }
 
-/**
- * `nix-store --load-db` exits 0 on input it could not use (measured): what it registered is checked,
- * before the daemon is waited for (an unregistered nix would only show as a daemon that never answers).
- */
-async function checkDelivered(engine: EngineClient, id: string, nixPath: string, delivered: string[]): Promise<void> {
-  if (delivered.length === 0) return;
-  const check = await engine.exec(id, [`${nixPath}/bin/nix-store`, '--check-validity', '--print-invalid', ...delivered]).catch(() => undefined);
-  // no answer at all: the container stopped, and waiting for it says why
-  if (!check) return;
-  const invalid = check.stdout.split('\n').filter(Boolean);
-  if (check.exitCode !== 0 || invalid.length > 0) throw seedError('registering the delivered paths', invalid.length > 0 ? `still not valid: ${invalid.join(' ')}` : check.stderr);
+/** A daemon that stopped says why (its log), rather than the exec that found it gone. */
+async function stoppedOr(engine: EngineClient, id: string, nixPath: string, error: unknown): Promise<never> {
+  if (!(await engine.inspectContainer(id))?.running) await waitDaemonReady(engine, id, nixPath);
+  throw error;
 }
 
 /** The daemon's own nix must survive any GC, a job's included, while a daemon generation runs it. */
