@@ -62,7 +62,7 @@ describe('runNix (fake binaries)', () => {
     });
   });
 
-  it('falls back to execa’s short message when nix printed nothing', async () => {
+  it('says the exit code when nix printed nothing', async () => {
     await withTempDir(async (dir) => {
       await fakeBinary(dir, 'nix-store', 'exit 3');
       const error = await rejection(runNix('nix-store', ['--verify'], { binDir: dir }));
