@@ -53,6 +53,17 @@ describe.skipIf(skipE2E)('the engine client on this engine', () => {
     }
   });
 
+  it("an exec's stdin gets exactly the input", async () => {
+    const engine = requireEngine();
+    const id = await engine.createContainer(sh('sleep 60'));
+    try {
+      await engine.startContainer(id);
+      expect(await engine.exec(id, ['/bin/busybox', 'cat'], [], 'one\ntwo\n')).toEqual({ exitCode: 0, stdout: 'one\ntwo\n', stderr: '' });
+    } finally {
+      await engine.removeContainer(id);
+    }
+  });
+
   it('a copy into a created container reaches the volume it mounts below the target', async () => {
     const engine = requireEngine();
     const id = await engine.createContainer({ ...sh('true'), mounts: [{ volume, target: '/data/vol' }] });
