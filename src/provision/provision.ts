@@ -1,7 +1,12 @@
 import type { ProvisionSettings } from '../config/schema.js';
-import { prepareDaemon, type DaemonOutcome } from '../daemon/prepare-daemon.js';
+import type { DaemonOutcome } from '../daemon/daemon-outcome.js';
+import { newGenerationId } from '../daemon/daemon-names.js';
+import { ensureDaemonVolumes } from '../daemon/ensure-volumes.js';
+import { fillStore, type StoreSupply } from '../daemon/fill-store.js';
+import { planDaemon } from '../daemon/plan-daemon.js';
+import { startGeneration } from '../daemon/start-generation.js';
 import type { PendingSwap } from '../daemon/daemon-swap.js';
-import type { DaemonLimits } from '../daemon/daemon-spec.js';
+import type { DaemonInputs, DaemonLimits } from '../daemon/daemon-spec.js';
 import { daemonLimits } from '../daemon/daemon-limits.js';
 import { resolveEngineAddress } from '../engine/engine-address.js';
 import { EngineClient } from '../engine/engine-client.js';
@@ -52,35 +57,49 @@ export interface ProvisionOptions {
   progress?: LoadProgress;
 }
 
-/**
- * image → volumes → seed → daemon → config.toml. Everything that can fail is done before the swap: the
- * new daemon answers under another name and config.toml's new text is written to its temp file (room on
- * disk, permissions); only then does the new daemon take the name, and config.toml is renamed over. If
- * that fails, the old daemon gets its name back: config.toml and the daemon always agree.
- */
-export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger, progress }: ProvisionOptions = {}): Promise<ProvisionResult> {
-  // Bad runner names, a broken config.toml or a bad token file fail here, before the engine is touched.
-  const declared = settings.declaredRunners && (await readDeclaredRunners(settings.declaredRunners, { logger }));
-  const configure: Configure = (nix, dry, beforeRename, diff = true) =>
+/** The runners step: config.toml's attached runners, against the daemon whose nix is `nix`. */
+interface RunnerConfigStep {
+  /** Checks config.toml before the engine is touched: bad runner names or a broken file fail first. */
+  check(): Promise<unknown>;
+  /** Writes it (a no-op when nothing changes); `beforeRename` runs once the new text is on disk, before the rename. */
+  write(nix: string, options: { dryRun: boolean; beforeRename?: () => Promise<void> }): ReturnType<typeof applyRunnerConfig>;
+}
+
+function runnerConfigStep(settings: ProvisionSettings, declared: Awaited<ReturnType<typeof readDeclaredRunners>> | undefined, logger: Logger): RunnerConfigStep {
+  const apply = (nix: string, dryRun: boolean, extra: { diff?: boolean; beforeRename?: () => Promise<void> }) =>
     applyRunnerConfig({
       path: settings.runnerConfig,
       runners: settings.runners,
       declared,
       // the jobs' engine must be the daemon's: a runner's own host is checked, a missing one written when needed
       managed: { ...jobSettings(settings.daemon, nix), engineHost: resolveEngineAddress(settings.dockerHost).display },
-      dryRun: dry,
-      diff,
+      dryRun,
       logger,
-      ...(beforeRename ? { beforeRename } : {}),
+      ...extra,
     });
-  // Only a check: its diff (against a placeholder nix) is never shown, and takes seconds on a large file.
-  await configure(UNKNOWN_NIX, true, undefined, false);
-  const engine = await EngineClient.connect(settings.dockerHost, logger, engineTimeouts(settings));
-  const run = () => provisionSteps(engine, settings, configure, { dryRun, logger, ...(progress ? { progress } : {}) });
-  return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
+  return {
+    // its diff (against a placeholder nix) is never shown, and takes seconds on a large file
+    check: () => apply(UNKNOWN_NIX, true, { diff: false }),
+    write: (nix, { dryRun, beforeRename }) => apply(nix, dryRun, beforeRename ? { beforeRename } : {}),
+  };
 }
 
-type Configure = (nix: string, dryRun: boolean, beforeRename?: () => Promise<void>, diff?: boolean) => ReturnType<typeof applyRunnerConfig>;
+/**
+ * The steps of DESIGN.md: image → daemon (keep the running one, or: volumes → store → new generation)
+ * → config.toml. Everything that can fail is done before the swap: the new daemon answers under another
+ * name and config.toml's new text is written to its temp file (room on disk, permissions); only then
+ * does the new daemon take the name, and config.toml is renamed over. If that fails, the old daemon gets
+ * its name back: config.toml and the daemon always agree.
+ */
+export async function provision(settings: ProvisionSettings, { dryRun = false, logger = nullLogger, progress }: ProvisionOptions = {}): Promise<ProvisionResult> {
+  // Bad runner names, a broken config.toml or a bad token file fail here, before the engine is touched.
+  const declared = settings.declaredRunners && (await readDeclaredRunners(settings.declaredRunners, { logger }));
+  const runnerConfig = runnerConfigStep(settings, declared, logger);
+  await runnerConfig.check();
+  const engine = await EngineClient.connect(settings.dockerHost, logger, engineTimeouts(settings));
+  const run = () => provisionSteps(engine, settings, runnerConfig, { dryRun, logger, ...(progress ? { progress } : {}) });
+  return dryRun ? run() : withProvisionLock(settings.daemon, logger, run);
+}
 
 /** config.toml is written with the swap at its commit point (a no-op when nothing changes), then the old generation retires. */
 async function commitDaemon<T>(pending: PendingSwap | undefined, write: () => Promise<T>): Promise<T> {
@@ -97,52 +116,72 @@ async function commitDaemon<T>(pending: PendingSwap | undefined, write: () => Pr
   return written;
 }
 
+/** What the daemon of this image is: its inputs, and where its store gets the nix's closure from. */
+async function daemonInputs(engine: EngineClient, settings: ProvisionSettings, image: ResolvedImage & { id: string; nixPath: string }): Promise<DaemonInputs & { supply: StoreSupply }> {
+  const { id, nixPath } = image;
+  const fromHost = image.nixFrom === 'host-store';
+  return {
+    daemon: settings.daemon,
+    imageId: id,
+    nixPath,
+    // an image carries its nix's own settings in /etc/nix/nix.conf; the base image has none
+    nixSettings: fromHost ? { ...(await nixPackageSettings(nixPath)), ...settings.nixSettings } : settings.nixSettings,
+    sandbox: settings.sandbox,
+    limits: daemonLimits(settings),
+    supply: fromHost
+      ? { kind: 'host', closure: () => queryClosure([nixPath]) }
+      : { kind: 'image', registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath, settings.daemon)) },
+  };
+}
+
+/** The daemon step: the running daemon if it is what is wanted, else volumes → store → a new generation beside it. */
+async function daemonStep(engine: EngineClient, inputs: DaemonInputs & { supply: StoreSupply }, { dryRun, logger }: { dryRun: boolean; logger: Logger }): Promise<{ outcome: DaemonOutcome; pending?: PendingSwap }> {
+  const plan = await planDaemon(engine, inputs, { dryRun, logger });
+  if (plan.kind === 'keep') return plan;
+  if (dryRun) return { outcome: plan.outcome(plan.current ? 'replaced' : 'created', plan.current?.id) };
+  // an id of its own, never one an earlier generation had (its socket may still be mounted)
+  const generation = newGenerationId();
+  const { volumes, freshDb } = await ensureDaemonVolumes(engine, inputs.daemon, generation);
+  const filled = await fillStore(engine, inputs, { volumes, repair: plan.repair, ...(plan.current ? { current: plan.current } : {}), freshDb }, logger);
+  return startGeneration(engine, inputs, plan, { generation, filled, socketVolume: volumes.socket }, { logger });
+}
+
 async function provisionSteps(
   engine: EngineClient,
   settings: ProvisionSettings,
-  configure: Configure,
+  runnerConfig: RunnerConfigStep,
   { dryRun, logger, progress }: ProvisionOptions & { dryRun: boolean; logger: Logger },
 ): Promise<ProvisionResult> {
   // Under the provision lock: anything of this daemon made by another run is a leftover of a killed one.
   const removed = dryRun ? undefined : await removeLeftovers(engine, settings.daemon, logger);
   const leftovers = removed ? [...removed.containers, ...removed.volumes].map((leftover) => leftover.name) : [];
+
   const source = imageSource(settings);
   const image = await resolveDaemonImage(engine, source, { dryRun, logger, daemon: settings.daemon, ...(progress ? { progress } : {}) });
   logger.debug(`daemon image from ${describeSource(source)}: ${image.ref} (${image.action})`);
 
   const limits = daemonLimits(settings);
-  let daemon: Omit<ProvisionResult['daemon'], 'sandbox' | 'limits'>;
-  let pending: PendingSwap | undefined;
-  if (image.id && image.nixPath) {
-    const { id, nixPath } = image;
-    ({ outcome: daemon, pending } = await prepareDaemon(
-      engine,
-      {
-        daemon: settings.daemon,
-        imageId: id,
-        nixPath,
-        // an image carries its nix's own settings in /etc/nix/nix.conf; the base image has none
-        nixSettings: image.nixFrom === 'host-store' ? { ...(await nixPackageSettings(nixPath)), ...settings.nixSettings } : settings.nixSettings,
-        sandbox: settings.sandbox,
-        limits,
-        supply:
-          image.nixFrom === 'host-store'
-            ? { kind: 'host', closure: () => queryClosure([nixPath]) }
-            : { kind: 'image', registration: async () => image.registration ?? (await readImageRegistration(engine, id, nixPath, settings.daemon)) },
-      },
-      { dryRun, logger },
-    ));
-  } else {
-    daemon = { name: settings.daemon, image: image.ref, action: 'created', seeded: 0 };
-  }
-  const daemonResult = { ...daemon, sandbox: settings.sandbox, limits };
+  const { id, nixPath } = image;
+  // In a dry run, an image not loaded yet has no id: what its daemon would be is not known.
+  const { outcome: daemon, pending } =
+    id && nixPath ? await daemonStep(engine, await daemonInputs(engine, settings, { ...image, id, nixPath }), { dryRun, logger }) : { outcome: undefined, pending: undefined };
+  const daemonResult = { ...(daemon ?? { name: settings.daemon, image: image.ref, action: 'created' as const, seeded: 0 }), sandbox: settings.sandbox, limits };
 
-  const nix = daemon.nix ?? image.nixPath;
+  const nix = daemon?.nix ?? image.nixPath;
   if (nix === undefined && !dryRun) throw new Error(`the nix store path of ${image.ref} is unknown`);
-  const runnerConfig = await commitDaemon(pending, () => configure(nix ?? UNKNOWN_NIX, dryRun, pending?.swap));
-  const changed = image.action !== 'present' || daemon.action !== 'unchanged' || runnerConfig.changed || leftovers.length > 0;
-  const runnerConfigResult = { path: runnerConfig.path, changed: runnerConfig.changed, diff: runnerConfig.diff };
+  const written = await commitDaemon(pending, () => runnerConfig.write(nix ?? UNKNOWN_NIX, { dryRun, ...(pending ? { beforeRename: pending.swap } : {}) }));
+  const changed = image.action !== 'present' || daemonResult.action !== 'unchanged' || written.changed || leftovers.length > 0;
   const warnings = trustWarnings(settings);
   for (const warning of warnings) logger.warn(warning);
-  return { ok: true, changed, dryRun, daemon: daemonResult, image, runners: runnerConfig.runners, runnerConfig: runnerConfigResult, leftovers, warnings };
+  return {
+    ok: true,
+    changed,
+    dryRun,
+    daemon: daemonResult,
+    image,
+    runners: written.runners,
+    runnerConfig: { path: written.path, changed: written.changed, diff: written.diff },
+    leftovers,
+    warnings,
+  };
 }
