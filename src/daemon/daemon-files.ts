@@ -1,6 +1,6 @@
 import type { LayerEntry } from '../image/archive/layer-tar.js';
 import { daemonAccounts } from './build-users.js';
-import { BUILDS_PROFILE } from './daemon-names.js';
+import { BUILDS_PROFILE } from '../names/daemon-names.js';
 import { NIX_CONF_DIR, POST_BUILD_HOOK } from './nix-conf.js';
 
 export interface DaemonFilesInput {

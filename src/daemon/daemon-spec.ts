@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContainerSpec } from '../engine/engine-types.js';
-import { DB_DIR, LABEL_NIX, LABEL_SPEC_HASH, ROOTS_DIR, SOCKET_DIR, STORE_DIR, daemonVolumes, generationLabels } from './daemon-names.js';
+import { DB_DIR, LABEL_NIX, LABEL_SPEC_HASH, ROOTS_DIR, SOCKET_DIR, STORE_DIR, daemonVolumes, generationLabels } from '../names/daemon-names.js';
 import { daemonFileEntries } from './daemon-files.js';
 import { NIX_CONF_DIR, POST_BUILD_HOOK, renderNixConf, type NixSettingValue } from './nix-conf.js';
 

@@ -2,7 +2,7 @@ import type { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo } from '../engine/engine-types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { candidateName, generationOf, retiredName } from './daemon-names.js';
+import { candidateName, generationOf, retiredName } from '../names/daemon-names.js';
 import { removeDrainedDaemons, retireDaemon } from './retire-daemon.js';
 
 /**

@@ -1,4 +1,4 @@
-import { SOCKET_DIR, isDaemonGeneration, isHelper, LABEL_RUN, storeVolume } from './daemon-names.js';
+import { SOCKET_DIR, isDaemonGeneration, isHelper, LABEL_RUN, storeVolume } from '../names/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo, ContainerSummary } from '../engine/engine-types.js';
 import { runLiveness } from '../leftovers/run-id.js';

@@ -9,7 +9,7 @@ import { dumpRegistration } from '../nix/closure.js';
 import type { NixTools } from '../nix/nix-tool.js';
 import { packLayer } from '../image/archive/layer-tar.js';
 import { currentRunId } from '../leftovers/run-id.js';
-import { DB_DIR, STORE_DIR, helperLabels } from './daemon-names.js';
+import { DB_DIR, STORE_DIR, helperLabels } from '../names/daemon-names.js';
 import { repairFromStore, seedError, seedMounts } from './seed-store.js';
 
 export interface DeliveryInput {

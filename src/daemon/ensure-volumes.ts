@@ -1,5 +1,5 @@
 import type { EngineClient } from '../engine/engine-client.js';
-import { LABEL_DAEMON, LABEL_MANAGED, daemonVolumes } from './daemon-names.js';
+import { LABEL_DAEMON, LABEL_MANAGED, daemonVolumes } from '../names/daemon-names.js';
 
 export type DaemonVolumes = ReturnType<typeof daemonVolumes>;
 

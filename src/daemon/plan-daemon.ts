@@ -3,7 +3,7 @@ import type { ContainerInfo } from '../engine/engine-types.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { checkDaemon } from './check-daemon.js';
-import { LABEL_MANAGED, LABEL_SPEC_HASH, candidateName, isDaemonGeneration } from './daemon-names.js';
+import { LABEL_MANAGED, LABEL_SPEC_HASH, candidateName, isDaemonGeneration } from '../names/daemon-names.js';
 import type { DaemonAction, DaemonOutcome, PreparedDaemon } from './daemon-outcome.js';
 import { daemonSpecHash, type DaemonInputs } from './daemon-spec.js';
 import { noSwap } from './daemon-swap.js';

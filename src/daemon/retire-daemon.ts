@@ -1,7 +1,7 @@
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo } from '../engine/engine-types.js';
 import type { Logger } from '../log.js';
-import { LABEL_DAEMON, isDaemonGeneration, parseRetiredName } from './daemon-names.js';
+import { LABEL_DAEMON, isDaemonGeneration, parseRetiredName } from '../names/daemon-names.js';
 import { generationUsers, socketVolume } from './daemon-users.js';
 
 /**

@@ -6,7 +6,7 @@ import { nullLogger, type Logger } from '../log.js';
 import { pathsOfRegistration } from '../nix/closure.js';
 import { storeBaseName } from '../nix/store-path.js';
 import { currentRunId } from '../leftovers/run-id.js';
-import { helperLabels } from './daemon-names.js';
+import { helperLabels } from '../names/daemon-names.js';
 
 const SEED_ROOT = '/nix-runner/seed';
 

@@ -7,7 +7,7 @@ import { nullLogger, type Logger } from '../log.js';
 import { packLayer } from '../image/archive/layer-tar.js';
 import { currentRunId } from '../leftovers/run-id.js';
 import { daemonFileEntries } from './daemon-files.js';
-import { DAEMON_PROFILE, candidateName, daemonVolumes, generationLabels } from './daemon-names.js';
+import { DAEMON_PROFILE, candidateName, daemonVolumes, generationLabels } from '../names/daemon-names.js';
 import type { PreparedDaemon } from './daemon-outcome.js';
 import { daemonContainerSpec, daemonNixConf, type DaemonInputs } from './daemon-spec.js';
 import { pendingSwap } from './daemon-swap.js';

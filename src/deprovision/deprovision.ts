@@ -1,4 +1,4 @@
-import { LABEL_DAEMON, isDaemonGeneration, isDaemonVolume } from '../daemon/daemon-names.js';
+import { LABEL_DAEMON, isDaemonGeneration, isDaemonVolume } from '../names/daemon-names.js';
 import { generationUsers, socketVolume } from '../daemon/daemon-users.js';
 import { removeSocketVolume } from '../daemon/retire-daemon.js';
 import { EngineClient } from '../engine/engine-client.js';

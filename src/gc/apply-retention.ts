@@ -1,4 +1,4 @@
-import { BUILDS_PROFILE, DAEMON_PROFILE, LABEL_DAEMON, LABEL_NIX } from '../daemon/daemon-names.js';
+import { BUILDS_PROFILE, DAEMON_PROFILE, LABEL_DAEMON, LABEL_NIX } from '../names/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';

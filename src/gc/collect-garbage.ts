@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
+import { LABEL_MANAGED, LABEL_NIX } from '../names/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';

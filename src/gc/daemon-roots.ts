@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { BUILDS_PROFILE, DAEMON_PROFILE, ROOTS_DIR } from '../daemon/daemon-names.js';
+import { BUILDS_PROFILE, DAEMON_PROFILE, ROOTS_DIR } from '../names/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { readTar } from '../tar/read-tar.js';

@@ -3,14 +3,13 @@ import { Readable } from 'node:stream';
 import { pack as createPack } from 'tar-stream';
 import type { EngineClient } from '../engine/engine-client.js';
 import { nullLogger, type Logger } from '../log.js';
+import { LABEL_BASE } from '../names/daemon-names.js';
 import { baseLayerEntries } from './archive/base-layer.js';
 import { goArchitecture, imageConfigJson, manifestJson } from './archive/image-config.js';
 import { EPOCH, packLayer } from './archive/layer-tar.js';
 import type { ResolvedImage } from './resolved-image.js';
 
 export const BASE_IMAGE_REPO = 'nix-runner/base';
-/** Marks the base image, so that nothing takes it for an image with a nix of its own. */
-export const LABEL_BASE = 'org.nix-runner.base';
 
 export interface BaseImageArchive {
   /** A docker-archive of one small layer: a few kilobytes, held in memory. */

@@ -1,7 +1,7 @@
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ImageInfo } from '../engine/engine-types.js';
 import { UserError } from '../errors.js';
-import { LABEL_NIX, helperLabels } from '../daemon/daemon-names.js';
+import { LABEL_NIX, helperLabels } from '../names/daemon-names.js';
 import { currentRunId } from '../leftovers/run-id.js';
 import { storePathOf } from '../nix/store-path.js';
 

@@ -1,5 +1,5 @@
 import type { EngineClient } from '../engine/engine-client.js';
-import { helperLabels } from '../daemon/daemon-names.js';
+import { helperLabels } from '../names/daemon-names.js';
 import { UserError } from '../errors.js';
 import { currentRunId } from '../leftovers/run-id.js';
 import { readTar } from '../tar/read-tar.js';

@@ -3,8 +3,9 @@ import type { EngineClient } from '../engine/engine-client.js';
 import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { chainIds } from './archive/chain-id.js';
-import { NIX_LABEL, writeDaemonImageArchive, type ArchiveResult, type DaemonImageInput } from './archive/daemon-image-archive.js';
+import { writeDaemonImageArchive, type ArchiveResult, type DaemonImageInput } from './archive/daemon-image-archive.js';
 import type { LayerCache } from './archive/layer-cache.js';
+import { LABEL_NIX } from '../names/daemon-names.js';
 import { nullProgress, type LoadProgress } from './load-progress.js';
 
 export interface LoadOutcome {
@@ -30,7 +31,7 @@ export interface LoadOptions {
 /** Chain ids of the layer stacks of the images nix-runner loaded before (labelled org.nix-runner.nix). */
 export async function engineChainIds(engine: EngineClient): Promise<Set<string>> {
   const chains = new Set<string>();
-  for (const id of await engine.listImageIds({ label: [NIX_LABEL] })) {
+  for (const id of await engine.listImageIds({ label: [LABEL_NIX] })) {
     for (const chain of chainIds((await engine.imageLayers(id)) ?? [])) chains.add(chain);
   }
   return chains;

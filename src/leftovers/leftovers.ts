@@ -6,7 +6,7 @@ import {
   isDaemonGeneration,
   isHelper,
   parseDaemonVolume,
-} from '../daemon/daemon-names.js';
+} from '../names/daemon-names.js';
 import { removeSocketVolume } from '../daemon/retire-daemon.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { Logger } from '../log.js';

@@ -1,6 +1,6 @@
 import type { ProvisionSettings } from '../config/schema.js';
 import type { DaemonOutcome } from '../daemon/daemon-outcome.js';
-import { newGenerationId } from '../daemon/daemon-names.js';
+import { newGenerationId } from '../names/daemon-names.js';
 import { ensureDaemonVolumes } from '../daemon/ensure-volumes.js';
 import { fillStore, type StoreSupply } from '../daemon/fill-store.js';
 import { planDaemon } from '../daemon/plan-daemon.js';

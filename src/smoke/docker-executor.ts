@@ -1,4 +1,4 @@
-import { helperLabels } from '../daemon/daemon-names.js';
+import { helperLabels } from '../names/daemon-names.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { RunResult } from '../engine/engine-types.js';
 import { currentRunId } from '../leftovers/run-id.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LABEL_MANAGED, LABEL_NIX } from '../daemon/daemon-names.js';
+import { LABEL_MANAGED, LABEL_NIX } from '../names/daemon-names.js';
 import { EngineClient } from '../engine/engine-client.js';
 import type { EngineTimeouts } from '../engine/engine-timeouts.js';
 import type { ContainerInfo, RunResult } from '../engine/engine-types.js';

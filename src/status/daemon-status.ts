@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { LABEL_DAEMON, LABEL_MANAGED, LABEL_NIX, candidateName, generationOf, isDaemonGeneration, storeVolume } from '../daemon/daemon-names.js';
+import { LABEL_DAEMON, LABEL_MANAGED, LABEL_NIX, candidateName, generationOf, isDaemonGeneration, storeVolume } from '../names/daemon-names.js';
 import { generationUsers, splitStaleUsers } from '../daemon/daemon-users.js';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo, ContainerSummary } from '../engine/engine-types.js';

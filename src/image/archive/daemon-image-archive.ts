@@ -11,6 +11,7 @@ import { EPOCH, changedError, packLayer, statStorePath, type LayerContent } from
 import { endAndFinish, entryDone, writeChunk } from './stream-wait.js';
 import { registrationRecords } from '../../nix/closure.js';
 import { layerOrder } from './layer-order.js';
+import { LABEL_NIX } from '../../names/daemon-names.js';
 
 export interface DaemonImageInput {
   /** Store path of the daemon's nix; has bin/nix-daemon. */
@@ -70,7 +71,6 @@ export interface LayerEvent {
 }
 
 export const DEFAULT_MAX_LAYERS = 100;
-export const NIX_LABEL = 'org.nix-runner.nix';
 
 export interface PlannedLayer {
   paths: string[];
@@ -197,7 +197,7 @@ async function fillArchive(archive: Pack, input: DaemonImageInput, plan: Planned
   const config = imageConfigJson({
     architecture: goArchitecture(),
     nixPath: input.nixPath,
-    labels: { ...input.labels, [NIX_LABEL]: input.nixPath },
+    labels: { ...input.labels, [LABEL_NIX]: input.nixPath },
     diffIds,
     history: plan.map((layer) => layer.history),
   });

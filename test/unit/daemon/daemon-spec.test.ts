@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { daemonContainerSpec, daemonNixConf, daemonSpecHash, type DaemonInputs } from '../../../src/daemon/daemon-spec.js';
-import { LABEL_DAEMON, LABEL_MANAGED, LABEL_NIX, LABEL_SPEC_HASH } from '../../../src/daemon/daemon-names.js';
+import { LABEL_DAEMON, LABEL_MANAGED, LABEL_NIX, LABEL_SPEC_HASH } from '../../../src/names/daemon-names.js';
 
 const NIX = '/nix/store/0c0000000000000000000000000000ab-nix-2.24.9';
 const LIMITS = { pids: 4096, memoryBytes: 8 * 1024 ** 3 };

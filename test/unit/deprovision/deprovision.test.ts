@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDaemonVolume } from '../../../src/daemon/daemon-names.js';
+import { isDaemonVolume } from '../../../src/names/daemon-names.js';
 
 describe('isDaemonVolume', () => {
   it("matches the volumes nix-runner makes for a daemon: store, db, roots and each generation's socket", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generationLabels, helperLabels } from '../../../src/daemon/daemon-names.js';
+import { generationLabels, helperLabels } from '../../../src/names/daemon-names.js';
 import type { EngineClient } from '../../../src/engine/engine-client.js';
 import type { ContainerInfo, ContainerSummary } from '../../../src/engine/engine-types.js';
 import { findLeftovers } from '../../../src/leftovers/leftovers.js';

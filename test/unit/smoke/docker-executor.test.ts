@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { EngineClient } from '../../../src/engine/engine-client.js';
 import type { ContainerSpec, RunResult } from '../../../src/engine/engine-types.js';
 import { DETECT_SHELL, runDockerExecutorJob, type JobSpec } from '../../../src/smoke/docker-executor.js';
-import { helperLabels } from '../../../src/daemon/daemon-names.js';
+import { helperLabels } from '../../../src/names/daemon-names.js';
 import { currentRunId } from '../../../src/leftovers/run-id.js';
 
 // GitLab Runner's shells/bash.go BashDetectShellScript, in its order.

@@ -20,7 +20,7 @@ import {
   parseDaemonVolume,
   parseRetiredName,
   retiredName,
-} from '../../../src/daemon/daemon-names.js';
+} from '../../../src/names/daemon-names.js';
 
 describe('daemon names', () => {
   it('names the shared volumes after the daemon, the socket volume after the daemon and the generation', () => {

@@ -1,8 +1,13 @@
+// The one owner of what nix-runner calls things in the engine: labels, container and volume names, and
+// the daemon's fixed paths. Below image/ and daemon/, so both name things the same way.
 import { randomBytes } from 'node:crypto';
 
 export const LABEL_MANAGED = 'org.nix-runner.managed';
 export const LABEL_SPEC_HASH = 'org.nix-runner.spec-hash';
+/** The store path of the nix a daemon container (or a daemon image) runs. */
 export const LABEL_NIX = 'org.nix-runner.nix';
+/** Marks nix-runner's base image (image/base-image.ts), so that nothing takes it for an image with a nix of its own. */
+export const LABEL_BASE = 'org.nix-runner.base';
 export const LABEL_DAEMON = 'org.nix-runner.daemon';
 /** The generation id of a daemon container (and of its socket volume): random, never reused. */
 export const LABEL_GENERATION = 'org.nix-runner.generation';
