@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { LABEL_NIX, helperLabels } from '../names/daemon-names.js';
 import { currentRunId } from '../leftovers/run-id.js';
 import { storePathOf } from '../nix/store-path.js';
+import { cacheDir, readCache, writeCache } from '../cache/run-cache.js';
 
 const NIX_PACKAGE = /^\/nix\/store\/[0-9a-z]{32}-nix-\d[^/]*$/;
 
@@ -21,10 +22,19 @@ export function nixCandidates(image: ImageInfo): string[] {
 export async function findImageNix(engine: EngineClient, ref: string, image: ImageInfo, daemon?: string): Promise<string> {
   const labelled = image.labels[LABEL_NIX];
   const candidates = labelled ? [labelled] : nixCandidates(image);
+  // An image id names its content: what a probe found once holds for good (a no-op provision makes no probe container).
+  const cache = cacheDir('image-nix');
+  const key = image.id.replace(/^sha256:/, '');
+  const known = (await readCache(cache, key))?.trim();
+  if (known && candidates.includes(known)) return known;
   if (candidates.length > 0) {
     const probe = await engine.createContainer({ image: image.id, labels: helperLabels(currentRunId(), daemon), entrypoint: ['/nix-runner-probe'] });
     try {
-      for (const candidate of candidates) if (await engine.pathExists(probe, `${candidate}/bin/nix-daemon`)) return candidate;
+      for (const candidate of candidates) {
+        if (!(await engine.pathExists(probe, `${candidate}/bin/nix-daemon`))) continue;
+        await writeCache(cache, key, candidate).catch(() => undefined);
+        return candidate;
+      }
     } finally {
       await engine.removeContainer(probe);
     }
