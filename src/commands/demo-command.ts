@@ -8,6 +8,7 @@ import { renderProvision } from './provision-command.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 import { renderSmoke } from './smoke-command.js';
+import { exitCodesHelp } from './exit-codes-help.js';
 
 const DEMO_CONFIG = `concurrent = 1
 check_interval = 0
@@ -58,6 +59,7 @@ export function demoCommand(): Command {
     .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout')
     .option('-v, --verbose', 'log each step')
+    .addHelpText('after', exitCodesHelp(['engine', 'image', 'daemon', 'runnerConfig', 'nix', 'smoke']))
     .action(async (flags: { dir: string; daemon: string; json?: boolean; verbose?: boolean } & EngineTimeoutFlags) => {
       process.exitCode = await runCommand(
         flags,

@@ -4,6 +4,7 @@ import type { DeprovisionResult } from '../deprovision/deprovision.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
+import { exitCodesHelp } from './exit-codes-help.js';
 
 interface DeprovisionFlags extends EngineTimeoutFlags {
   config?: string;
@@ -50,7 +51,7 @@ export function deprovisionCommand(): Command {
     .option('--dry-run', 'say what would be removed (with a diff of config.toml) and change nothing')
     .option('--json', 'print one JSON object on stdout: ok, changed, runnerConfig, containers, volumes {removed,kept}')
     .option('-v, --verbose', 'log each step and engine call')
-    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 3 settings, 4 engine (unreachable, failing, or past --engine-timeout), 6 daemon, 7 config.toml, 1 bug.')
+    .addHelpText('after', exitCodesHelp(['config', 'engine', 'daemon', 'runnerConfig']))
     .action(async (flags: DeprovisionFlags) => {
       process.exitCode = await runCommand(
         flags,

@@ -6,6 +6,7 @@ import { recordGc } from '../gc/gc-record.js';
 import { errorMessage } from '../errors.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
+import { exitCodesHelp } from './exit-codes-help.js';
 
 function nonNegative(value: string): number {
   const number = Number(value);
@@ -48,6 +49,7 @@ export function gcCommand(): Command {
     .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout: ok, daemon, deleted, freed, skipped')
     .option('-v, --verbose', 'log each step')
+    .addHelpText('after', exitCodesHelp(['engine', 'daemon']))
     .action(async (flags: { daemon: string; maxAge: number; maxSize?: number; maxFreed?: number; drainTimeout: number; staleAfter: number; dockerHost?: string; json?: boolean; verbose?: boolean } & EngineTimeoutFlags) => {
       process.exitCode = await runCommand(
         flags,

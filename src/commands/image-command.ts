@@ -5,6 +5,7 @@ import type { BuildResult, BuildSource } from '../image/build-image.js';
 import { createLoadProgress, formatBytes, nullProgress } from '../image/load-progress.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
+import { exitCodesHelp } from './exit-codes-help.js';
 
 interface BuildFlags extends EngineTimeoutFlags {
   storePath?: string;
@@ -61,7 +62,7 @@ function buildCommand(): Command {
     .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout: ok, ref, id, nixPath, action, layersSent, layersTotal, bytesSent, mode')
     .option('-v, --verbose', 'log each step and engine call')
-    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 4 engine (unreachable, failing, or past --engine-timeout), 5 image, 8 nix, 1 bug.')
+    .addHelpText('after', exitCodesHelp(['engine', 'image', 'nix']))
     .exitOverride()
     .action(async (flags: BuildFlags) => {
       const progress = flags.json ? nullProgress : createLoadProgress();

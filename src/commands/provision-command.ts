@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import type { ProvisionResult } from '../provision/provision.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
+import { exitCodesHelp } from './exit-codes-help.js';
 
 interface ProvisionFlags extends EngineTimeoutFlags {
   config?: string;
@@ -76,7 +77,7 @@ export function provisionCommand(): Command {
     .option('--daemon <name>', `daemon container name, also the prefix of its volumes (default ${DEFAULT_DAEMON})`)
     .addOption(new Option('--image-ref <ref>', 'daemon image already in the engine').conflicts(['imageArchive', 'imageStorePath', 'imageFlake']))
     .addOption(new Option('--image-archive <file>', 'daemon image from a docker-archive file (docker save; gzip too)').conflicts(['imageStorePath', 'imageFlake']))
-    .addOption(new Option('--image-store-path <path>', 'daemon image built from the closure of this nix store path (must hold bin/nix-daemon)').conflicts('imageFlake'))
+    .addOption(new Option('--image-store-path <path>', 'the daemon runs this nix store path (must hold bin/nix-daemon) on the base image; its closure paths the store\nvolume lacks are copied in from this host').conflicts('imageFlake'))
     .option('--image-flake <ref>', 'daemon image from `nix build <ref>` (a dockerTools image or stream script)')
     .option('--sandbox', "run builds in nix's sandbox: builders see only their inputs; grants the daemon container\nCAP_SYS_ADMIN and unconfined seccomp, AppArmor and system paths (see README, Security model)")
     .option('--pids-limit <n>', `at most this many processes in the daemon container, builds included (default ${DEFAULT_PIDS_LIMIT})`)
@@ -90,8 +91,9 @@ export function provisionCommand(): Command {
     .option('-v, --verbose', 'log each step and engine call')
     .addHelpText(
       'after',
-      '\nWithout an image flag the image is built from the host\'s own nix (bundled into /nix/store first when it lives\n' +
-        'outside it, e.g. Debian\'s nix-bin).\n\nExit codes: 0 ok, 2 usage, 3 settings, 4 engine (unreachable, failing, or past --engine-timeout), 5 image, 6 daemon, 7 config.toml, 8 nix, 1 bug.',
+      "\nWithout an image flag the daemon runs the host's own nix (bundled into /nix/store first when it lives outside it,\n" +
+        "e.g. Debian's nix-bin) on nix-runner's small base image, as --image-store-path does: only the store paths the store\n" +
+        `volume lacks are copied into it.\n${exitCodesHelp(['config', 'engine', 'image', 'daemon', 'runnerConfig', 'nix'])}`,
     )
     .action(async (flags: ProvisionFlags) => {
       process.exitCode = await runCommand(

@@ -4,6 +4,7 @@ import type { SmokeResult } from '../smoke/smoke.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
+import { exitCodesHelp } from './exit-codes-help.js';
 
 export function renderSmoke(result: SmokeResult): string {
   return [
@@ -29,6 +30,7 @@ export function smokeCommand(): Command {
     .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout')
     .option('-v, --verbose', 'log each step')
+    .addHelpText('after', exitCodesHelp(['engine', 'daemon', 'runnerConfig', 'smoke']))
     .action(async (flags: { runnerConfig: string; runner?: string; image?: string; dockerHost?: string; json?: boolean; verbose?: boolean } & EngineTimeoutFlags) => {
       process.exitCode = await runCommand(flags, async (logger) => (await import('../smoke/smoke.js')).smoke({ ...flags, timeouts: engineTimeouts(flags), logger }), renderSmoke);
     });

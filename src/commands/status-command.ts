@@ -5,6 +5,7 @@ import type { DaemonStatus, GenerationStatus } from '../status/daemon-status.js'
 import type { StatusResult } from '../status/status.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
+import { exitCodesHelp } from './exit-codes-help.js';
 
 interface StatusFlags extends EngineTimeoutFlags {
   daemon?: string;
@@ -82,7 +83,7 @@ export function statusCommand(): Command {
     .addOption(engineConnectTimeoutOption())
     .option('--json', 'print one JSON object on stdout: ok, daemons [{name, generation, state, answers, store, limits, generations, draining, runners, lastGc, leftovers, problems}], problems')
     .option('-v, --verbose', 'log each engine call')
-    .addHelpText('after', '\nExit codes: 0 ok (or problems without --check), 2 usage, 4 engine, 6 a daemon problem, 7 a config.toml problem, 1 bug.')
+    .addHelpText('after', exitCodesHelp(['engine', 'daemon', 'runnerConfig'], { ok: 'ok (or problems without --check)', meanings: { daemon: 'a daemon problem', runnerConfig: 'a config.toml problem' } }))
     .action(async (flags: StatusFlags) => {
       process.exitCode = await runCommand(
         flags,
