@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { attachRunners } from './attach.js';
-import { declaredRecord, declareRunners } from './declare-runners.js';
+import { declaredForOthers, declaredRecord, declareRunners } from './declare-runners.js';
 import type { DeclaredRunner } from './declared-runner.js';
 import { detachRunners } from './detach.js';
 import type { RunnerConfigDocument } from './document.js';
@@ -41,10 +41,15 @@ export async function applyRunnerConfig(options: ApplyRunnerConfigOptions): Prom
   let runners: string[] = [];
   const result = await updateRunnerConfig({ ...options, ifMissing: declared?.length ? 'create' : 'error' }, (doc) => {
     // No declarations given (e.g. a run by hand without --config): the runners declared earlier stay as they are.
-    const withDeclared = declared ? declareRunners(doc, declared, now()) : doc;
+    const withDeclared = declared ? declareRunners(doc, declared, now(), options.managed.daemon) : doc;
     const records = declared ? new Map(declared.map((runner) => [runner.name, { token: runner.tokenHash }])) : declaredRecords(withDeclared);
     const names = [...records.keys()];
-    runners = selectRunners(withDeclared, options.runners.length > 0 ? [...new Set([...options.runners, ...names])] : []);
+    if (options.runners.length > 0) runners = selectRunners(withDeclared, [...new Set([...options.runners, ...names])]);
+    else {
+      // every docker runner, but not those declared for another daemon sharing this config.toml
+      const others = declaredForOthers(withDeclared, options.managed.daemon);
+      runners = selectRunners(withDeclared, []).filter((name) => !others.has(name));
+    }
     return attachRunners(withDeclared, runners, options.managed, records);
   });
   if (result.changed && !options.dryRun) options.logger?.info(`attached ${listNames(runners)} to ${options.managed.daemon} in ${options.path}`);

@@ -11,20 +11,38 @@ const NEVER = '0001-01-01T00:00:00Z';
 
 /** The `declared` record of a runner whose whole entry nix-runner wrote; undefined for any other runner. */
 export function declaredRecord(runner: Table, where: string): ManagedRecord['declared'] {
+  return declaringRecord(runner, where)?.declared;
+}
+
+/** Names of the runners nix-runner wrote for another daemon than `daemon`: theirs, never attached to this one. */
+export function declaredForOthers(doc: RunnerConfigDocument, daemon: string): Set<string> {
+  const names = new Set<string>();
+  for (const entry of (Array.isArray(doc.table.runners) ? doc.table.runners : []) as unknown[]) {
+    if (!isTable(entry)) continue;
+    const owner = declaringRecord(entry, describeRunner(entry, doc.path))?.daemon;
+    const name = runnerName(entry);
+    if (owner !== undefined && owner !== daemon && name !== undefined) names.add(name);
+  }
+  return names;
+}
+
+/** The managed record (its daemon included) of a runner whose whole entry nix-runner wrote. */
+function declaringRecord(runner: Table, where: string): ManagedRecord | undefined {
   if (typeof runner.pre_build_script !== 'string') return undefined;
-  return findBlocks(splitScript(runner.pre_build_script), where).find((block) => block.record.declared)?.record.declared;
+  return findBlocks(splitScript(runner.pre_build_script), where).find((block) => block.record.declared)?.record;
 }
 
 /**
- * Writes the declared runners as complete [[runners]] entries (in place of their earlier ones, new ones
- * last) and removes the entries nix-runner wrote earlier that are no longer declared. A runner it did not
- * write is never changed or removed here: a declared runner of the same name is an error.
+ * Writes the declared runners of `daemon` as complete [[runners]] entries (in place of their earlier
+ * ones, new ones last) and removes the entries nix-runner wrote earlier for `daemon` that are no longer
+ * declared. A runner it did not write, or wrote for another daemon (several daemons share a config.toml),
+ * is never changed or removed here: a declared runner of the same name is an error.
  */
-export function declareRunners(doc: RunnerConfigDocument, declared: DeclaredRunner[], now: Date): RunnerConfigDocument {
+export function declareRunners(doc: RunnerConfigDocument, declared: DeclaredRunner[], now: Date, daemon: string): RunnerConfigDocument {
   if (doc.table.runners !== undefined && !Array.isArray(doc.table.runners)) throw new UserError('runnerConfig', `${doc.path}: runners is not an array of tables`, 'fix the file by hand');
   const existing = (doc.table.runners ?? []) as unknown[];
   // The common case, nothing declared now or before: the document as it is, not even copied.
-  if (declared.length === 0 && !existing.some((entry) => isTable(entry) && declaredRecord(entry, describeRunner(entry, doc.path)) !== undefined)) return doc;
+  if (declared.length === 0 && !existing.some((entry) => isTable(entry) && declaringRecord(entry, describeRunner(entry, doc.path))?.daemon === daemon)) return doc;
   const table = cloneValue(doc.table);
   const entries = (table.runners ?? []) as unknown[];
   if (Object.keys(table).length === 0) Object.assign(table, { concurrent: 1n, check_interval: 0n });
@@ -39,9 +57,15 @@ export function declareRunners(doc: RunnerConfigDocument, declared: DeclaredRunn
     }
     const where = describeRunner(entry, doc.path);
     const name = runnerName(entry);
-    const record = declaredRecord(entry, where);
+    const owner = declaringRecord(entry, where);
+    const record = owner?.declared;
     const runner = name === undefined ? undefined : wanted.get(name);
-    if (record === undefined) {
+    if (owner !== undefined && owner.daemon !== daemon) {
+      if (runner) {
+        throw new UserError('config', `declared runner "${runner.name}" is already declared in ${doc.path} for daemon ${owner.daemon}`, 'declare each runner for one daemon only');
+      }
+      runners.push(entry);
+    } else if (record === undefined) {
       if (runner) {
         throw new UserError(
           'config',

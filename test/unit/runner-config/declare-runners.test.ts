@@ -32,7 +32,7 @@ async function read(path: string): Promise<RunnerConfigDocument> {
 describe('declareRunners (pure)', () => {
   it('appends a complete docker entry with GitLab Runner types, keeping the other runners as they were', async () => {
     const doc = await fixtureDoc();
-    const next = declareRunners(doc, [declared('nix-a', 'glrt-a', { image: 'alpine:3.20', limit: 2n, requestConcurrency: 3n, docker: { privileged: false, shm_size: 0n } })], T0);
+    const next = declareRunners(doc, [declared('nix-a', 'glrt-a', { image: 'alpine:3.20', limit: 2n, requestConcurrency: 3n, docker: { privileged: false, shm_size: 0n } })], T0, 'nix-daemon');
     expect(names(next)).toEqual(['docker-main', 'docker-second', 'shell-runner', 'nix-a']);
     const entry = runner(next, 'nix-a');
     expect({ ...entry, docker: { ...entry.docker } }).toEqual({
@@ -55,7 +55,7 @@ describe('declareRunners (pure)', () => {
   it('refuses a declared name that a runner it did not write already has', async () => {
     const error = (() => {
       try {
-        declareRunners(parseRunnerConfig('[[runners]]\nname = "docker-main"\nexecutor = "docker"\n', 'c.toml'), [declared('docker-main')], T0);
+        declareRunners(parseRunnerConfig('[[runners]]\nname = "docker-main"\nexecutor = "docker"\n', 'c.toml'), [declared('docker-main')], T0, 'nix-daemon');
       } catch (e: unknown) {
         return e;
       }
@@ -67,15 +67,42 @@ describe('declareRunners (pure)', () => {
   });
 
   it('an empty document gets the global keys gitlab-runner register writes', () => {
-    const next = declareRunners({ path: 'c.toml', table: {} }, [declared('nix-a')], T0);
+    const next = declareRunners({ path: 'c.toml', table: {} }, [declared('nix-a')], T0, 'nix-daemon');
     expect(next.table.concurrent).toBe(1n);
     expect(next.table.check_interval).toBe(0n);
   });
 
   it('without declared runners it leaves a document without any unchanged', async () => {
     const doc = await fixtureDoc();
-    expect(sameMeaning(declareRunners(doc, [], T0).table, doc.table)).toBe(true);
-    expect(declareRunners({ path: 'c.toml', table: { concurrent: 1n } }, [], T0).table).toEqual({ concurrent: 1n });
+    expect(sameMeaning(declareRunners(doc, [], T0, 'nix-daemon').table, doc.table)).toBe(true);
+    expect(declareRunners({ path: 'c.toml', table: { concurrent: 1n } }, [], T0, 'nix-daemon').table).toEqual({ concurrent: 1n });
+  });
+});
+
+describe('declared runners of two daemons in one config.toml', () => {
+  const applyFor = (path: string, daemon: string, runners: DeclaredRunner[]) =>
+    applyRunnerConfig({ path, runners: [], managed: managedSettings({ daemon }), declared: runners, now: () => T0 });
+
+  it("each daemon's provision keeps the other's declared runners, and removes only its own that are no longer declared", async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'config.toml');
+      await applyFor(path, 'daemon-a', [declared('nix-a'), declared('nix-a2')]);
+      await applyFor(path, 'daemon-b', [declared('nix-b')]);
+      expect(names(await read(path))).toEqual(['nix-a', 'nix-a2', 'nix-b']);
+      await applyFor(path, 'daemon-a', [declared('nix-a')]);
+      expect(names(await read(path))).toEqual(['nix-a', 'nix-b']);
+      expect(runner(await read(path), 'nix-b').docker.volumes_from).toEqual(['daemon-b:ro']);
+      await applyFor(path, 'daemon-b', []);
+      expect(names(await read(path))).toEqual(['nix-a']);
+    });
+  });
+
+  it('refuses a runner declared for another daemon already', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'config.toml');
+      await applyFor(path, 'daemon-a', [declared('nix-a')]);
+      await expect(applyFor(path, 'daemon-b', [declared('nix-a')])).rejects.toThrow('declared runner "nix-a" is already declared in');
+    });
   });
 });
 
