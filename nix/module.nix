@@ -57,6 +57,17 @@ let
   provisionConfigs = import ./provision-config.nix {
     inherit (cfg) engine engineTimeout runnerConfigFile;
     inherit runnerNames;
+    declaredRunners = lib.mapAttrs (_: runner: {
+      inherit (runner)
+        daemon
+        url
+        tokenFile
+        image
+        limit
+        requestConcurrency
+        docker
+        ;
+    }) cfg.runners;
     daemons = lib.mapAttrs (_: daemon: {
       inherit (daemon)
         image
@@ -139,6 +150,54 @@ let
           `dockerTools.streamLayeredImage` script (its output is streamed into the engine) or a
           `buildLayeredImage` tarball (loaded as is).
         '';
+      };
+    };
+  };
+
+  runnerOptions = {
+    options = {
+      daemon = mkOption {
+        type = types.str;
+        default = "nix-daemon";
+        description = "The daemon (a name in {option}`services.nix-runner.daemons`) whose shared store this runner's jobs use.";
+      };
+      url = mkOption {
+        type = types.str;
+        example = "https://gitlab.example.com";
+        description = "The GitLab instance the runner takes jobs from.";
+      };
+      tokenFile = mkOption {
+        type = types.str;
+        example = "/run/secrets/gitlab-runner-ci";
+        description = ''
+          A file outside the Nix store holding the runner authentication token (`glrt-…`, from
+          GitLab's "New runner" page). Read by the provisioner at each start; never copied into the store.
+        '';
+      };
+      image = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "alpine:3.20";
+        description = "The default job image (`[runners.docker] image`).";
+      };
+      limit = mkOption {
+        type = types.nullOr types.ints.unsigned;
+        default = null;
+        description = "At most this many jobs of this runner at once (`limit`; 0: no limit).";
+      };
+      requestConcurrency = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        description = "Concurrent job requests to GitLab (`request_concurrency`).";
+      };
+      docker = mkOption {
+        type = types.attrsOf types.anything;
+        default = { };
+        example = {
+          privileged = false;
+          shm_size = 0;
+        };
+        description = "Other `[runners.docker]` keys, as GitLab Runner names them.";
       };
     };
   };
@@ -246,6 +305,27 @@ in
       '';
     };
 
+    runners = mkOption {
+      type = types.attrsOf (types.submodule runnerOptions);
+      default = { };
+      example = literalExpression ''
+        {
+          ci = {
+            url = "https://gitlab.example.com";
+            tokenFile = "/run/secrets/gitlab-runner-ci";
+            image = "alpine:3.20";
+            limit = 4;
+          };
+        }
+      '';
+      description = ''
+        Runners nix-runner writes into config.toml itself, by name: complete `[[runners]]` entries with
+        the docker executor, attached to their daemon. No `gitlab-runner register` and no
+        {option}`services.gitlab-runner.services` needed; a runner removed here is removed from
+        config.toml at the next start. Runners of `services.gitlab-runner.services` are attached as before.
+      '';
+    };
+
     daemons = mkOption {
       type = types.attrsOf (types.submodule daemonOptions);
       default = {
@@ -325,6 +405,16 @@ in
         # its Docker socket makes that Podman (nix-runner refuses a runner whose engine is not the daemon's).
         assertion = cfg.engine != "podman" || config.virtualisation.podman.dockerSocket.enable;
         message = "services.nix-runner.engine = \"podman\" needs virtualisation.podman.dockerSocket.enable = true: the jobs of GitLab Runner's docker executor reach Podman through /run/docker.sock.";
+      }
+      {
+        assertion = builtins.all (runner: !inStore runner.tokenFile) (builtins.attrValues cfg.runners);
+        message = "services.nix-runner.runners: a tokenFile must be outside the Nix store (it is world-readable there): ${
+          toString (builtins.filter (name: inStore cfg.runners.${name}.tokenFile) (builtins.attrNames cfg.runners))
+        }.";
+      }
+      {
+        assertion = builtins.all (runner: cfg.daemons ? ${runner.daemon}) (builtins.attrValues cfg.runners);
+        message = "services.nix-runner.runners: each runner's daemon must be one of services.nix-runner.daemons (${toString (builtins.attrNames cfg.daemons)}).";
       }
       {
         assertion = !inStore cfg.runnerConfigFile;

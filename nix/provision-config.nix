@@ -14,6 +14,9 @@
   runnerConfigFile ? "/var/lib/gitlab-runner/.gitlab-runner/config.toml",
   # Runner names as given in `runners` -> the `name` GitLab Runner keeps in config.toml.
   runnerNames ? { },
+  # <name> = { daemon, url, tokenFile, image ? null, limit ? null, requestConcurrency ? null, docker ? { } }:
+  # runners nix-runner writes into config.toml itself (no `gitlab-runner register`).
+  declaredRunners ? { },
 }:
 let
   inherit (builtins)
@@ -96,6 +99,30 @@ let
     else
       throw "services.nix-runner.engine: expected docker or podman, got ${engine}";
 
+  # Only the keys that are set: the schema (declaredRunnerSchema) takes no nulls.
+  declaredRunner =
+    name: runner:
+    {
+      inherit name;
+      inherit (runner) url;
+      tokenFile = toString runner.tokenFile;
+      docker = runner.docker or { };
+    }
+    // builtins.listToAttrs (
+      map (key: {
+        name = key;
+        value = runner.${key};
+      }) (filter (key: (runner.${key} or null) != null) [ "image" "limit" "requestConcurrency" ])
+    );
+
+  declaredFor =
+    daemon:
+    map (name: declaredRunner name declaredRunners.${name}) (
+      filter (name: (declaredRunners.${name}.daemon or "nix-daemon") == daemon) (attrNames declaredRunners)
+    );
+
+  unknownDaemons = filter (name: !(daemons ? ${declaredRunners.${name}.daemon or "nix-daemon"})) (attrNames declaredRunners);
+
   daemonConfig =
     name: daemon:
     {
@@ -104,6 +131,8 @@ let
       daemon = name;
       nixSettings = nixSettings (daemon.settings or { });
       sandbox = daemon.sandbox or false;
+      # always given: the runners declared earlier for this daemon and no longer declared are removed
+      declaredRunners = declaredFor name;
     }
     // (if (daemon.pidsLimit or null) == null then { } else { inherit (daemon) pidsLimit; })
     // (if (daemon.memoryLimit or null) == null then { } else { inherit (daemon) memoryLimit; })
@@ -111,4 +140,7 @@ let
     // (if dockerHost == null then { } else { inherit dockerHost; })
     // (if engineTimeout == null then { } else { inherit engineTimeout; });
 in
-mapAttrs daemonConfig daemons
+if unknownDaemons != [ ] then
+  throw "services.nix-runner.runners: ${concatStringsSep ", " unknownDaemons} name a daemon that services.nix-runner.daemons does not have"
+else
+  mapAttrs daemonConfig daemons

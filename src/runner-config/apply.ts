@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { attachRunners } from './attach.js';
+import { isTable } from './toml-value.js';
 import { declaredForOthers, declaredRecord, declareRunners } from './declare-runners.js';
 import type { DeclaredRunner } from './declared-runner.js';
 import { detachRunners } from './detach.js';
@@ -48,12 +49,18 @@ export async function applyRunnerConfig(options: ApplyRunnerConfigOptions): Prom
     else {
       // every docker runner, but not those declared for another daemon sharing this config.toml
       const others = declaredForOthers(withDeclared, options.managed.daemon);
-      runners = selectRunners(withDeclared, []).filter((name) => !others.has(name));
+      // runners managed through declarations (the NixOS module) may all be gone: then there is nothing to attach
+      const docker = declared && !hasDockerRunner(withDeclared) ? [] : selectRunners(withDeclared, []);
+      runners = docker.filter((name) => !others.has(name));
     }
     return attachRunners(withDeclared, runners, options.managed, records);
   });
   if (result.changed && !options.dryRun) options.logger?.info(`attached ${listNames(runners)} to ${options.managed.daemon} in ${options.path}`);
   return { ...result, runners };
+}
+
+function hasDockerRunner(doc: RunnerConfigDocument): boolean {
+  return (Array.isArray(doc.table.runners) ? doc.table.runners : []).some((entry: unknown) => isTable(entry) && entry.executor === 'docker');
 }
 
 // A log line stays readable with thousands of runners.

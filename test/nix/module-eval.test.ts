@@ -68,6 +68,28 @@ function provisionedConfigs(evaluated: Evaluated): Record<string, unknown>[] {
 }
 
 describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
+  it('writes declared runners (services.nix-runner.runners) into their daemon\'s config: no gitlab-runner register', async () => {
+    const evaluated = await evaluate(
+      host(
+        {
+          runners: {
+            ci: { url: 'https://gitlab.example.com', tokenFile: '/run/secrets/ci', image: 'alpine:3.20', limit: 4, docker: { privileged: false } },
+          },
+        },
+        { services: { 'nix-runner': { enable: true }, 'gitlab-runner': { enable: true, services: {} } } },
+      ),
+    );
+    expect(evaluated.failedAssertions).toEqual([]);
+    const [config] = provisionedConfigs(evaluated);
+    expect(provisionSettingsSchema.safeParse(config).success).toBe(true);
+    expect(config!.declaredRunners).toEqual([{ name: 'ci', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/ci', image: 'alpine:3.20', limit: 4, docker: { privileged: false } }]);
+  });
+
+  it("asserts a declared runner's token file is outside the store", async () => {
+    const evaluated = await evaluate(host({ runners: { ci: { url: 'https://gitlab.example.com', tokenFile: '/nix/store/0c0sz7k4yc4kjn6dzq5nfd7wkq21j9b0-token' } } }));
+    expect(evaluated.failedAssertions).toEqual([expect.stringContaining('services.nix-runner.runners: a tokenFile must be outside the Nix store')]);
+  });
+
   it('provisions after nixpkgs configure step, on start and on reload', async () => {
     const evaluated = await evaluate(host({ daemons: { 'nix-daemon': { runners: ['nix'] } } }));
 

@@ -35,7 +35,7 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
     const configs = await provisionConfigs({});
 
     expect(configs).toEqual({
-      'nix-daemon': { daemon: 'nix-daemon', runnerConfig: nixosRunnerConfig, runners: [], nixSettings: {}, sandbox: false },
+      'nix-daemon': { daemon: 'nix-daemon', runnerConfig: nixosRunnerConfig, runners: [], nixSettings: {}, sandbox: false, declaredRunners: [] },
     });
     expectValid(configs['nix-daemon']);
   });
@@ -82,7 +82,30 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
       sandbox: true,
       pidsLimit: 4096,
       memoryLimit: '16g',
+      declaredRunners: [],
     });
+  });
+
+  it('hands each daemon the runners declared for it, with only the keys that are set', async () => {
+    const configs = await provisionConfigs({
+      daemons: { 'nix-daemon': {}, big: { runners: [] } },
+      declaredRunners: {
+        ci: { daemon: 'nix-daemon', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/ci-token', image: 'alpine:3.20', limit: 4, requestConcurrency: null, docker: { privileged: false } },
+        'ci-big': { daemon: 'big', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/big-token', image: null, limit: null, docker: {} },
+      },
+    });
+
+    expectValid(configs['nix-daemon']);
+    expectValid(configs.big);
+    expect(configs['nix-daemon']!.declaredRunners).toEqual([
+      { name: 'ci', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/ci-token', image: 'alpine:3.20', limit: 4, docker: { privileged: false } },
+    ]);
+    expect(configs.big!.declaredRunners).toEqual([{ name: 'ci-big', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/big-token', docker: {} }]);
+  });
+
+  it('refuses a declared runner of a daemon that is not there', async () => {
+    const message = await provisionError({ declaredRunners: { ci: { daemon: 'nope', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/t' } } });
+    expect(message).toContain('services.nix-runner.runners: ci name a daemon that services.nix-runner.daemons does not have');
   });
 
   it.each([
