@@ -17,8 +17,8 @@ describe('attachRunners', () => {
     expect(main.pre_build_script).toBe(
       [
         BLOCK_START,
-        `# nix-runner {"daemon":"nix-daemon","volumes_from":["nix-daemon:ro"],"environment":["NIX_REMOTE=daemon","PATH=${NIX_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}`,
-        'mkdir -p /tmp /nix/var/nix/profiles',
+        `# nix-runner {"daemon":"nix-daemon","volumes_from":["nix-daemon:ro"],"environment":["NIX_REMOTE=daemon","NIX_RUNNER_BIN=${NIX_BIN}"]}`,
+        ...managed.preBuildScript,
         BLOCK_END,
         'echo "user line before"',
         'export FOO=bar',
@@ -99,7 +99,7 @@ describe('attachRunners', () => {
     const a = runner(attachRunners(doc, ['a'], managed), 'a');
     expect(a.docker.volumes_from).toEqual(['nix-daemon:ro']);
     expect(a.environment).toEqual(['NIX_REMOTE=daemon', managed.environment[1]]);
-    expect(a.pre_build_script).toContain('"volumes_from":[],"environment":["PATH=');
+    expect(a.pre_build_script).toContain('"volumes_from":[],"environment":["NIX_RUNNER_BIN=');
   });
 
   it('detaches another runner that still carries a block of the same daemon', async () => {

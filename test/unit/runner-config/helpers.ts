@@ -4,20 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/document.js';
 import type { ManagedSettings } from '../../../src/runner-config/managed-settings.js';
+import { jobSettings } from '../../../src/provision/job-settings.js';
 
 export const FIXTURE = fileURLToPath(new URL('../../fixtures/runner-config/config.toml', import.meta.url));
 
 export const NIX_BIN = '/nix/store/0c0000000000000000000000000000ab-nix-2.24.9/bin';
 
+/** What provision attaches: the real jobSettings (never PATH in environment), over `overrides`. */
 export function managedSettings(overrides: Partial<ManagedSettings> = {}): ManagedSettings {
-  const daemon = overrides.daemon ?? 'nix-daemon';
-  return {
-    daemon,
-    volumesFrom: [`${daemon}:ro`],
-    environment: ['NIX_REMOTE=daemon', `PATH=${NIX_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`],
-    preBuildScript: ['mkdir -p /tmp /nix/var/nix/profiles'],
-    ...overrides,
-  };
+  return { ...jobSettings(overrides.daemon ?? 'nix-daemon', NIX_BIN.replace(/\/bin$/, '')), ...overrides };
 }
 
 export async function fixtureText(): Promise<string> {
