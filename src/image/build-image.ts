@@ -2,7 +2,6 @@ import { EngineClient } from '../engine/engine-client.js';
 import type { EngineTimeouts } from '../engine/engine-timeouts.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { resolveHostNix } from '../nix/host-nix.js';
 import { writeDaemonImageArchive } from './archive/daemon-image-archive.js';
 import { createLayerCache } from './archive/layer-cache.js';
 import { writeChunk } from './archive/stream-wait.js';
@@ -11,8 +10,10 @@ import type { LoadOutcome } from './load-daemon-image.js';
 import { nullProgress, type LoadProgress } from './load-progress.js';
 import { ensurePlannedImage, planStorePathImage, storePathImageInput } from './store-path-image.js';
 import { writeFileAtomically } from './write-archive-file.js';
+import { describeSource, sourceNixPath, type BuildSource } from './image-source.js';
 
-export type BuildSource = { kind: 'store-path'; path: string } | { kind: 'host-nix' } | { kind: 'flake'; ref: string };
+export type { BuildSource } from './image-source.js';
+
 export type BuildTarget = { kind: 'file'; file: string } | { kind: 'load'; dockerHost?: string; timeouts?: EngineTimeouts };
 
 export interface BuildOptions {
@@ -39,13 +40,9 @@ export interface BuildResult {
   fallback?: string;
 }
 
-export function describeBuildSource(source: BuildSource): string {
-  return source.kind === 'store-path' ? `store-path ${source.path}` : source.kind === 'flake' ? `flake ${source.ref}` : 'host-nix';
-}
-
 /** `nix-runner image build`: the same image provision would use, loaded into the engine or written to a file. */
 export async function buildImage(source: BuildSource, target: BuildTarget, { maxLayers, logger = nullLogger, progress = nullProgress }: BuildOptions = {}): Promise<BuildResult> {
-  const base = { ok: true as const, source: describeBuildSource(source) };
+  const base = { ok: true as const, source: describeSource(source) };
   if (source.kind === 'flake') {
     if (target.kind === 'load') {
       const engine = await EngineClient.connect(target.dockerHost, logger, target.timeouts);
@@ -62,7 +59,7 @@ export async function buildImage(source: BuildSource, target: BuildTarget, { max
     return { ...base, ref: result, action: 'written', file: target.file };
   }
 
-  const nixPath = source.kind === 'store-path' ? source.path : await hostNixPath(logger);
+  const nixPath = await sourceNixPath(source, logger);
   const plan = await planStorePathImage(nixPath, { maxLayers });
   if (target.kind === 'load') {
     const engine = await EngineClient.connect(target.dockerHost, logger, target.timeouts);
@@ -87,12 +84,6 @@ export async function buildImage(source: BuildSource, target: BuildTarget, { max
   progress.done();
   logger.stop(`wrote ${target.file} (${written.layers.length} layers)`, started);
   return { ...base, ref: plan.tag, id: written.imageId, nixPath, action: 'written', file: target.file, layersTotal: written.layers.length, bytesSent: bytes };
-}
-
-async function hostNixPath(logger: Logger): Promise<string> {
-  const host = await resolveHostNix();
-  if (host.bundled) logger.debug(`host nix bundled as ${host.nixPath}`);
-  return host.nixPath;
 }
 
 export function buildTarget(output: string | undefined, load: boolean | undefined, dockerHost?: string, timeouts?: EngineTimeouts): BuildTarget {

@@ -1,36 +1,14 @@
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { resolveHostNix } from '../nix/host-nix.js';
 import { ensureArchiveImage } from './archive-image.js';
 import { ensureFlakeImage } from './flake-image.js';
 import { findImageNix } from './image-nix.js';
 import type { LoadProgress } from './load-progress.js';
 import type { ResolvedImage } from './resolved-image.js';
+import { sourceNixPath, type ImageSource } from './image-source.js';
 import { statStorePath } from './archive/layer-tar.js';
 import { ensureBaseImage } from './base-image.js';
-
-export type ImageSource =
-  | { kind: 'ref'; ref: string }
-  | { kind: 'archive'; file: string }
-  | { kind: 'store-path'; path: string }
-  | { kind: 'flake'; ref: string }
-  | { kind: 'host-nix' };
-
-export function describeSource(source: ImageSource): string {
-  switch (source.kind) {
-    case 'ref':
-      return `image ${source.ref}`;
-    case 'archive':
-      return `archive ${source.file}`;
-    case 'store-path':
-      return `store path ${source.path}`;
-    case 'flake':
-      return `flake ${source.ref}`;
-    case 'host-nix':
-      return "the host's nix";
-  }
-}
 
 /**
  * A nix in this host's store needs no image of its own: the daemon runs the constant base image, and its
@@ -70,12 +48,8 @@ export async function resolveDaemonImage(
       image = await ensureFlakeImage(engine, source.ref, { dryRun, logger });
       break;
     case 'store-path':
-      return hostStoreDaemonImage(engine, source.path, { dryRun, logger });
-    case 'host-nix': {
-      const host = await resolveHostNix();
-      if (host.bundled) logger.debug(`host nix bundled as ${host.nixPath}`);
-      return hostStoreDaemonImage(engine, host.nixPath, { dryRun, logger });
-    }
+    case 'host-nix':
+      return hostStoreDaemonImage(engine, await sourceNixPath(source, logger), { dryRun, logger });
   }
   if (image.nixPath || !image.id) return image;
   const info = await engine.inspectImage(image.id);
