@@ -28,6 +28,8 @@ describe.skipIf(skipE2E)('provision killed with SIGKILL at random moments', () =
 
   const args = (nix: string) => ['provision', '--runner-config', runnerConfig, '--daemon', daemon, '--runner', 'docker-second', '--image-store-path', nix, '--json'];
 
+  let lastOutput = '';
+
   /** Runs provision and kills it after `delayMs`; whether it was killed, or how it ended. */
   async function provisionKilledAfter(nix: string, delayMs: number): Promise<'killed' | number> {
     const child = execa('node', [CLI, ...args(nix)], { reject: false });
@@ -36,6 +38,8 @@ describe.skipIf(skipE2E)('provision killed with SIGKILL at random moments', () =
     clearTimeout(timer);
     if (result.signal === 'SIGKILL') return 'killed';
     noteLeftovers(String(result.stdout));
+    // a run that failed says why in the assertion's message
+    lastOutput = `${String(result.stdout)} ${String(result.stderr)}`.trim();
     return result.exitCode ?? -1;
   }
 
@@ -118,7 +122,7 @@ describe.skipIf(skipE2E)('provision killed with SIGKILL at random moments', () =
             kills++;
             continue;
           }
-          expect(outcome, log.at(-1)).toBe(0);
+          expect(outcome, `${log.at(-1)}: ${lastOutput}`).toBe(0);
           break;
         }
       }
