@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir } from '../../support/temp-dir.js';
 import type { EngineClient } from '../../../src/engine/engine-client.js';
 
 /** A unique name per test file run, so test files never share daemons or volumes. */
@@ -8,9 +6,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
 }
 
-export async function scratchDir(prefix = 'nix-runner-e2e-'): Promise<{ dir: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+export function scratchDir(prefix = 'nix-runner-e2e-'): Promise<{ dir: string; remove: () => Promise<void> }> {
+  return tempDir(prefix);
 }
 
 /** Removes a daemon's containers (any generation) and volumes. */

@@ -1,18 +1,19 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cacheDir, fileIdentityKey, readCache, writeCache } from '../../../src/cache/run-cache.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 describe('the run cache', () => {
   let dir: string;
+  let removeDir: () => Promise<void>;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nix-runner-run-cache-'));
+    ({ dir: dir, remove: removeDir } = await tempDir('nix-runner-run-cache-'));
   });
 
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   });
 
   it('lives under XDG_CACHE_HOME, else ~/.cache', () => {

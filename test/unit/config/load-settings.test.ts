@@ -1,10 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG } from '../../../src/config/schema.js';
 import { loadSettings, readSettingsFile } from '../../../src/config/load-settings.js';
 import { UserError } from '../../../src/errors.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const STORE_PATH = '/nix/store/2pnnszrhiwsvj33al97fp639gjhss6db-nix-daemon-image';
 
@@ -19,11 +19,12 @@ async function userError(promise: Promise<unknown>): Promise<UserError> {
 
 describe('settings files', () => {
   let dir: string;
+  let removeDir: () => Promise<void>;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nix-runner-settings-'));
+    ({ dir: dir, remove: removeDir } = await tempDir('nix-runner-settings-'));
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   });
 
   async function file(name: string, text: string): Promise<string> {

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { withPidLock } from '../../../src/lock/pid-lock.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 // Lets a test make one read of a lock file slow (its content read first): replays two waiters that both
 // saw the same dead holder, the second acting on what it saw only after the first took the lock.
@@ -27,11 +27,12 @@ function deadPid(): number {
 
 describe('withPidLock', () => {
   let dir: string;
+  let removeDir: () => Promise<void>;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nix-runner-pid-lock-'));
+    ({ dir: dir, remove: removeDir } = await tempDir('nix-runner-pid-lock-'));
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   });
 
   const onTimeout = (holder: number) => new Error(`held by ${holder}`);

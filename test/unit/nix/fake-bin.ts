@@ -1,16 +1,6 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Runs fn with a temporary directory that is removed afterwards. */
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'nix-runner-unit-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** Writes an executable /bin/sh script named `name` into dir. */
 export async function fakeBinary(dir: string, name: string, body: string): Promise<string> {
@@ -19,3 +9,5 @@ export async function fakeBinary(dir: string, name: string, body: string): Promi
   await chmod(file, 0o755);
   return file;
 }
+
+export { withTempDir } from '../../support/temp-dir.js';

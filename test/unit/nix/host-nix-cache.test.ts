@@ -1,16 +1,17 @@
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cachedHostNix, hostNixBundleKey, rememberHostNix } from '../../../src/nix/host-nix-cache.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 describe('host nix bundle cache', () => {
   let dir: string;
+  let removeDir: () => Promise<void>;
   let nix: string;
   let busybox: string;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nix-runner-host-nix-cache-'));
+    ({ dir: dir, remove: removeDir } = await tempDir('nix-runner-host-nix-cache-'));
     nix = join(dir, 'nix');
     busybox = join(dir, 'busybox');
     await writeFile(nix, 'nix binary');
@@ -18,7 +19,7 @@ describe('host nix bundle cache', () => {
   });
 
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   });
 
   it('keys a bundle by what goes into it: the same files give the same key', async () => {

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobSettings } from '../../../src/provision/job-settings.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const NIX = '/nix/store/2pnnszrhiwsvj33al97fp639gjhss6db-nix-2.24.9';
 
@@ -34,11 +34,12 @@ describe('jobSettings', () => {
 
   describe('its pre_build_script, run with its absolute paths moved into a temporary root', () => {
     let root: string;
+    let removeRoot: () => Promise<void>;
     beforeEach(async () => {
-      root = await mkdtemp(join(tmpdir(), 'nix-runner-job-settings-'));
+      ({ dir: root, remove: removeRoot } = await tempDir('nix-runner-job-settings-'));
     });
     afterEach(async () => {
-      await rm(root, { recursive: true, force: true });
+      await removeRoot();
     });
 
     function relocated(lines: string[]): string {

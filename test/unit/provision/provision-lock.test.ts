@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { nullLogger, type Logger } from '../../../src/log.js';
 import { withProvisionLock } from '../../../src/provision/provision-lock.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 // Lets a test delay the next fs link() to replay an interleaving of two lock attempts deterministically.
 const fsControl = vi.hoisted(() => ({ delayNextLinkMs: 0 }));
@@ -35,11 +35,12 @@ function deadPid(): number {
 
 describe('withProvisionLock', () => {
   let dir: string;
+  let removeDir: () => Promise<void>;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nix-runner-lock-'));
+    ({ dir: dir, remove: removeDir } = await tempDir('nix-runner-lock-'));
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   });
 
   it('returns what fn returns and removes the lock afterwards', async () => {

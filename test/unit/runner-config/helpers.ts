@@ -1,6 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/document.js';
 import type { ManagedSettings } from '../../../src/runner-config/managed-settings.js';
@@ -29,11 +27,4 @@ export function runner(doc: RunnerConfigDocument, name: string): Record<string, 
   return found;
 }
 
-export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'nix-runner-config-'));
-  try {
-    return await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+export { withTempDir } from '../../support/temp-dir.js';

@@ -1,5 +1,4 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, UserError } from '../../../src/errors.js';
@@ -8,6 +7,7 @@ import { detachRunners } from '../../../src/runner-config/detach.js';
 import { parseRunnerConfig } from '../../../src/runner-config/document.js';
 import { runnerHost, sameEngine } from '../../../src/runner-config/runner-engine.js';
 import { managedSettings, runner } from './helpers.js';
+import { withTempDir } from '../../support/temp-dir.js';
 
 const PODMAN = 'unix:///run/podman/podman.sock';
 const DOCKER = 'unix:///var/run/docker.sock';
@@ -16,16 +16,13 @@ const asWritten = (a: string, b: string) => sameEngine(a, b, (path) => path);
 
 describe('the engine of the jobs and of the daemon', () => {
   it('compares socket files after their links (docker.sock linked to podman.sock is podman), and tcp by host and port', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nix-runner-engine-'));
-    try {
+    await withTempDir(async (dir) => {
       await writeFile(join(dir, 'podman.sock'), '');
       await symlink(join(dir, 'podman.sock'), join(dir, 'docker.sock'));
       expect(sameEngine(`unix://${dir}/docker.sock`, `unix://${dir}/podman.sock`)).toBe(true);
       expect(sameEngine(`unix://${dir}/docker.sock`, `${dir}/podman.sock`)).toBe(true);
       expect(sameEngine(`unix://${dir}/other.sock`, `unix://${dir}/podman.sock`)).toBe(false);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    }, 'nix-runner-engine-');
     expect(asWritten('tcp://ci:2375', 'tcp://ci:2375')).toBe(true);
     expect(asWritten('tcp://ci:2375', 'tcp://ci:2376')).toBe(false);
     expect(asWritten('tcp://ci:2375', DOCKER)).toBe(false);

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SMOKE_AFTER_SCRIPT, SMOKE_SCRIPT, parseSmokeReport } from '../../../src/smoke/smoke-scripts.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const OUT = '/nix/store/2pnnszrhiwsvj33al97fp639gjhss6db-nix-runner-smoke';
 
@@ -50,11 +50,12 @@ describe('SMOKE_SCRIPT and SMOKE_AFTER_SCRIPT', () => {
 
   describe('run with a fake nix-build', () => {
     let dir: string;
+    let removeDir: () => Promise<void>;
     beforeEach(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'nix-runner-smoke-unit-'));
+      ({ dir: dir, remove: removeDir } = await tempDir('nix-runner-smoke-unit-'));
     });
     afterEach(async () => {
-      await rm(dir, { recursive: true, force: true });
+      await removeDir();
     });
 
     async function fakeNixBuild(body: string): Promise<void> {

@@ -1,15 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLayerCache, defaultLayerCacheDir, layerCacheKey } from '../../../../src/image/archive/layer-cache.js';
+import { tempDir } from '../../../support/temp-dir.js';
 
 let dir: string;
+
+let removeDir: () => Promise<void>;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nix-runner-layer-cache-'));
+  ({ dir: dir, remove: removeDir } = await tempDir('nix-runner-layer-cache-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir();
 });
 
 const entry = { diffId: `sha256:${'a'.repeat(64)}`, size: 10240 };

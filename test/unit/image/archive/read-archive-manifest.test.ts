@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -10,6 +9,7 @@ import { readArchiveManifest } from '../../../../src/image/archive/read-archive-
 import { UserError } from '../../../../src/errors.js';
 import { collector } from '../../../fixtures/image/read-tar.js';
 import { createSyntheticStore, makeWritable, type SyntheticStore } from '../../../fixtures/image/synthetic-store.js';
+import { withTempDir } from '../../../support/temp-dir.js';
 
 let store: SyntheticStore;
 let archive: Buffer;
@@ -113,9 +113,9 @@ describe('readArchiveManifest', () => {
   });
 
   it('passes errors of the input stream through', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nix-runner-read-'));
     const { createReadStream } = await import('node:fs');
-    await expect(readArchiveManifest(createReadStream(join(dir, 'absent.tar')))).rejects.toMatchObject({ code: 'ENOENT' });
-    await rm(dir, { recursive: true });
+    await withTempDir(async (dir) => {
+      await expect(readArchiveManifest(createReadStream(join(dir, 'absent.tar')))).rejects.toMatchObject({ code: 'ENOENT' });
+    }, 'nix-runner-read-');
   });
 });
