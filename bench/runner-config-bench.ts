@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { applyRunnerConfig } from '../src/runner-config/apply.js';
-import { parseRunnerConfig, serializeRunnerConfig } from '../src/runner-config/document.js';
+import { parseRunnerConfig, serializeRunnerConfig } from '../src/runner-config/toml/document.js';
 import { attachRunners } from '../src/runner-config/attach.js';
-import { unifiedDiff } from '../src/runner-config/unified-diff.js';
+import { unifiedDiff } from '../src/runner-config/toml/unified-diff.js';
 import { jobSettings } from '../src/provision/job-settings.js';
 
 const RUNNERS = Number(process.argv[2] ?? 1000);

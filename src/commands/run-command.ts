@@ -1,6 +1,6 @@
 import { ExitCode, isUserError } from '../errors.js';
 import { createLogger, nullLogger, type Logger } from '../log.js';
-import { redactSecrets } from '../runner-config/redact-secrets.js';
+import { redactSecrets } from '../runner-config/file/redact-secrets.js';
 
 export interface CommandStreams {
   stdout: NodeJS.WritableStream;

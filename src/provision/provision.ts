@@ -22,7 +22,7 @@ import type { LoadProgress } from '../image/load-progress.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import { nullLogger, type Logger } from '../log.js';
 import { applyRunnerConfig } from '../runner-config/apply.js';
-import { readDeclaredRunners } from '../runner-config/declared-runner.js';
+import { readDeclaredRunners } from '../runner-config/read-declarations.js';
 import { jobSettings } from './job-settings.js';
 import { withProvisionLock } from './provision-lock.js';
 

@@ -1,15 +1,15 @@
 import type { Logger } from '../log.js';
 import { attachRunners } from './attach.js';
-import { isTable } from './toml-value.js';
-import { declaredForOthers, declaredRecord, declareRunners } from './declare-runners.js';
-import type { DeclaredRunner } from './declared-runner.js';
+import { isTable } from './toml/toml-values.js';
+import { declaredForOthers, declaredRecord, declareRunners } from './write-declared-runners.js';
+import type { DeclaredRunner } from './read-declarations.js';
 import { detachRunners } from './detach.js';
-import type { RunnerConfigDocument } from './document.js';
+import type { RunnerConfigDocument } from './toml/document.js';
 import type { ManagedRecord } from './managed-block.js';
 import type { ManagedSettings } from './managed-settings.js';
-import { describeRunner, runnerName, runnerTables } from './runners.js';
+import { describeRunner, runnerName, runnerTables } from './toml/document.js';
 import { selectRunners } from './select-runners.js';
-import { updateRunnerConfig, type UpdateConfigOptions } from './update-config.js';
+import { updateRunnerConfig, type UpdateConfigOptions } from './file/read-modify-write.js';
 
 type Hooks = Pick<UpdateConfigOptions, 'storeDir' | 'beforeRename' | 'maxAttempts' | 'lockTimeoutMs' | 'diff'>;
 

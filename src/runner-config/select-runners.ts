@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
-import type { RunnerConfigDocument } from './document.js';
-import { runnerName, runnerTables } from './runners.js';
+import type { RunnerConfigDocument } from './toml/document.js';
+import { runnerName, runnerTables } from './toml/document.js';
 
 const DOCKER = 'docker';
 // A hint names at most this many runners: it stays one line with any config.toml.

@@ -1,9 +1,8 @@
 import { UserError, errorMessage } from '../errors.js';
-import { readConfigText } from '../runner-config/config-target.js';
-import { parseRunnerConfig } from '../runner-config/document.js';
+import { readConfigText } from '../runner-config/file/config-target.js';
+import { parseRunnerConfig, runnerName, runnerTables } from '../runner-config/toml/document.js';
 import { BLOCK_START } from '../runner-config/managed-block.js';
-import { runnerName, runnerTables } from '../runner-config/runners.js';
-import { isStringList, isTable } from '../runner-config/toml-value.js';
+import { isStringList, isTable } from '../runner-config/toml/toml-values.js';
 
 /** What GitLab Runner's docker executor takes from one [[runners]] entry to build a job container. */
 export interface RunnerJobConfig {

@@ -1,8 +1,7 @@
 import { UserError, errorMessage } from '../errors.js';
-import { readConfigText } from '../runner-config/config-target.js';
-import { parseRunnerConfig } from '../runner-config/document.js';
-import { runnerName, runnerTables } from '../runner-config/runners.js';
-import { isStringList, isTable } from '../runner-config/toml-value.js';
+import { readConfigText } from '../runner-config/file/config-target.js';
+import { parseRunnerConfig, runnerName, runnerTables } from '../runner-config/toml/document.js';
+import { isStringList, isTable } from '../runner-config/toml/toml-values.js';
 
 /** A runner of config.toml as far as nix-runner is concerned: which daemons it mounts, which nix its jobs run. */
 export interface AttachedRunner {

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/toml/document.js';
 import { detachRunners } from '../../../src/runner-config/detach.js';
 import { runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';

@@ -1,18 +1,16 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, realpath } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleHostNix } from '../../../src/nix/bundle-host-nix.js';
-import { resolveHostNix } from '../../../src/nix/host-nix.js';
-import { findOnPath } from '../../../src/nix/host-nix.js';
+import { resolveHostNix, findOnPath } from '../../../src/nix/host-nix.js';
 import { ensureBusyboxImage } from '../../../src/smoke/busybox-image.js';
 import { findStoreShell } from '../../../src/smoke/find-store-shell.js';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { copyRunnerFixture } from '../support/fixtures.js';
 import { hostnameDerivation, runRunnerJob } from '../support/job.js';
 import { removeDaemon, scratchDir, uniqueName } from '../support/scratch.js';
-import { realpath } from 'node:fs/promises';
 
 // One daemon through its life: first provision, jobs through the shared store, a no-op provision,
 // removal by hand, and an upgrade to a nix with another store path.

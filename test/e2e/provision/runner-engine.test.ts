@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { sameEngine, GITLAB_RUNNER_DEFAULT_HOST } from '../../../src/runner-config/runner-engine.js';
 import { expectOneLineError, runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';

@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { copyRunnerFixture } from '../support/fixtures.js';
 import { removeDaemon, scratchDir, uniqueName } from '../support/scratch.js';

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { ensureBusyboxImage } from '../../../src/smoke/busybox-image.js';
 import { runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { copyRunnerFixture } from '../support/fixtures.js';

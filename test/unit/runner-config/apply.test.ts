@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/log.js';
 import { applyRunnerConfig, removeFromRunnerConfig } from '../../../src/runner-config/apply.js';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
-import { sameMeaning } from '../../../src/runner-config/same-meaning.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
+import { sameMeaning } from '../../../src/runner-config/toml/toml-values.js';
 import { FIXTURE, managedSettings, withTempDir } from './helpers.js';
 
 const managed = managedSettings();

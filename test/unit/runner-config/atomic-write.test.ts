@@ -1,7 +1,7 @@
 import { chmod, chown, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { atomicWrite } from '../../../src/runner-config/atomic-write.js';
+import { atomicWrite } from '../../../src/runner-config/file/atomic-write.js';
 import { withTempDir } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;

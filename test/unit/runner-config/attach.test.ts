@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { attachRunners } from '../../../src/runner-config/attach.js';
-import { parseRunnerConfig, serializeRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig, serializeRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { BLOCK_END, BLOCK_START } from '../../../src/runner-config/managed-block.js';
-import { sameMeaning } from '../../../src/runner-config/same-meaning.js';
+import { sameMeaning } from '../../../src/runner-config/toml/toml-values.js';
 import { fixtureDoc, managedSettings, NIX_BIN, runner } from './helpers.js';
 
 const managed = managedSettings();

@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { applyRunnerConfig } from '../../../src/runner-config/apply.js';
-import { configLockPath } from '../../../src/runner-config/config-lock.js';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { configLockPath } from '../../../src/runner-config/file/config-lock.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { FIXTURE, managedSettings, withTempDir } from './helpers.js';
 
 async function volumesFrom(path: string): Promise<Record<string, string[]>> {

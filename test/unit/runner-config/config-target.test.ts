@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { applyRunnerConfig, removeFromRunnerConfig } from '../../../src/runner-config/apply.js';
-import { MAX_CONFIG_BYTES } from '../../../src/runner-config/config-target.js';
+import { MAX_CONFIG_BYTES } from '../../../src/runner-config/file/config-target.js';
 import { managedSettings, withTempDir } from './helpers.js';
 
 async function rejection(promise: Promise<unknown>): Promise<UserError> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attachRunners } from '../../../src/runner-config/attach.js';
 import { detachRunners } from '../../../src/runner-config/detach.js';
-import { parseRunnerConfig, serializeRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig, serializeRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { fixtureDoc, managedSettings, runner } from './helpers.js';
 
 const managed = managedSettings();

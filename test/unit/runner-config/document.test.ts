@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TomlDate } from 'smol-toml';
 import { UserError } from '../../../src/errors.js';
-import { parseRunnerConfig, serializeRunnerConfig } from '../../../src/runner-config/document.js';
-import { sameMeaning } from '../../../src/runner-config/same-meaning.js';
+import { parseRunnerConfig, serializeRunnerConfig } from '../../../src/runner-config/toml/document.js';
+import { sameMeaning } from '../../../src/runner-config/toml/toml-values.js';
 import { fixtureDoc, runner } from './helpers.js';
 
 describe('parseRunnerConfig / serializeRunnerConfig', () => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/toml/document.js';
 import type { ManagedSettings } from '../../../src/runner-config/managed-settings.js';
 import { jobSettings } from '../../../src/provision/job-settings.js';
 

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { attachRunners } from '../../../src/runner-config/attach.js';
 import { detachRunners } from '../../../src/runner-config/detach.js';
-import { parseRunnerConfig, serializeRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig, serializeRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/toml/document.js';
 import { BLOCK_END } from '../../../src/runner-config/managed-block.js';
-import { sameMeaning } from '../../../src/runner-config/same-meaning.js';
-import { cloneValue, type Table } from '../../../src/runner-config/toml-value.js';
+import { sameMeaning, cloneValue, type Table } from '../../../src/runner-config/toml/toml-values.js';
 import { managedSettings } from './helpers.js';
 import { seededRandom, type Random } from './random.js';
 import { randomDocument } from './random-document.js';

@@ -1,5 +1,5 @@
 import { TomlDate } from 'smol-toml';
-import type { Table } from '../../../src/runner-config/toml-value.js';
+import type { Table } from '../../../src/runner-config/toml/toml-values.js';
 import type { Random } from './random.js';
 
 const KEYS = ['image', 'limit', 'x', 'with space', 'dotted.key', 'ключ', '鍵', 'emoji🚀', '"quoted"', "it's", '', '__proto__', 'constructor', '10', 'a-b_c'];

@@ -2,9 +2,9 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyRunnerConfig, removeFromRunnerConfig } from '../../../src/runner-config/apply.js';
-import type { DeclaredRunner } from '../../../src/runner-config/declared-runner.js';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
-import { REDACTED, redactSecrets, redactValues, secretValues } from '../../../src/runner-config/redact-secrets.js';
+import type { DeclaredRunner } from '../../../src/runner-config/read-declarations.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
+import { REDACTED, redactSecrets, redactValues, secretValues } from '../../../src/runner-config/file/redact-secrets.js';
 import { FIXTURE, managedSettings, withTempDir } from './helpers.js';
 
 const FIXTURE_TOKENS = ['glrt-abcdefghijklmnopqrst', 'glrt-second', 'glrt-shell'];

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode, UserError } from '../../../src/errors.js';
 import { attachRunners } from '../../../src/runner-config/attach.js';
 import { detachRunners } from '../../../src/runner-config/detach.js';
-import { parseRunnerConfig } from '../../../src/runner-config/document.js';
+import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { runnerHost, sameEngine } from '../../../src/runner-config/runner-engine.js';
 import { managedSettings, runner } from './helpers.js';
 import { withTempDir } from '../../support/temp-dir.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstCommentLine } from '../../../src/runner-config/toml-comments.js';
+import { firstCommentLine } from '../../../src/runner-config/toml/toml-comments.js';
 
 describe('firstCommentLine', () => {
   it('finds whole-line and trailing comments', () => {

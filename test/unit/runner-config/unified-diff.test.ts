@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { unifiedDiff } from '../../../src/runner-config/unified-diff.js';
+import { unifiedDiff } from '../../../src/runner-config/toml/unified-diff.js';
 import { seededRandom } from './random.js';
 
 const hasPatch = spawnSync('patch', ['--version']).status === 0;

@@ -3,7 +3,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import type { DeclaredRunnerSettings } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { isTable, type Table } from './toml-value.js';
+import { isTable, type Table } from './toml/toml-values.js';
 
 /** A declared runner with its token read: what nix-runner writes as one complete [[runners]] entry. */
 export interface DeclaredRunner {

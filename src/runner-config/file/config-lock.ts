@@ -1,7 +1,7 @@
 import { basename, dirname, join } from 'node:path';
-import { UserError } from '../errors.js';
-import { withPidLock } from '../lock/pid-lock.js';
-import type { Logger } from '../log.js';
+import { UserError } from '../../errors.js';
+import { withPidLock } from '../../lock/pid-lock.js';
+import type { Logger } from '../../log.js';
 import { writeError } from './write-error.js';
 
 /**

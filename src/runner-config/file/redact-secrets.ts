@@ -1,4 +1,4 @@
-import { isTable } from './toml-value.js';
+import { isTable } from '../toml/toml-values.js';
 
 export const REDACTED = '[redacted]';
 

@@ -1,16 +1,16 @@
 import { access, constants } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { UserError } from '../errors.js';
-import { nullLogger, type Logger } from '../log.js';
+import { UserError } from '../../errors.js';
+import { nullLogger, type Logger } from '../../log.js';
 import { atomicWrite } from './atomic-write.js';
 import { withConfigLock } from './config-lock.js';
 import { MAX_CONFIG_BYTES, MISSING_HINT, readConfigText, resolveConfigTarget } from './config-target.js';
-import { parseRunnerConfig, serializeRunnerConfig, type RunnerConfigDocument } from './document.js';
+import { parseRunnerConfig, serializeRunnerConfig, type RunnerConfigDocument } from '../toml/document.js';
 import { redactSecrets, redactValues, secretValues } from './redact-secrets.js';
-import { runnerTables } from './runners.js';
-import { sameMeaning } from './same-meaning.js';
-import { firstCommentLine } from './toml-comments.js';
-import { unifiedDiff } from './unified-diff.js';
+import { runnerTables } from '../toml/document.js';
+import { sameMeaning } from '../toml/toml-values.js';
+import { firstCommentLine } from '../toml/toml-comments.js';
+import { unifiedDiff } from '../toml/unified-diff.js';
 import { writeError } from './write-error.js';
 
 export interface UpdateConfigOptions {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 export const MISSING_HINT = 'register a runner first (gitlab-runner register) or pass --runner-config';
 

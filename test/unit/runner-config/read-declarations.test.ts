@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { declaredRunnerSchema } from '../../../src/config/schema.js';
 import { UserError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/log.js';
-import { readDeclaredRunners, tokenHash } from '../../../src/runner-config/declared-runner.js';
+import { readDeclaredRunners, tokenHash } from '../../../src/runner-config/read-declarations.js';
 import { withTempDir } from './helpers.js';
 
 function capture(): Logger & { warnings: string[] } {

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { applyRunnerConfig, removeFromRunnerConfig } from '../../../src/runner-config/apply.js';
-import { declareRunners } from '../../../src/runner-config/declare-runners.js';
-import { tokenHash, type DeclaredRunner } from '../../../src/runner-config/declared-runner.js';
-import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/document.js';
-import { sameMeaning } from '../../../src/runner-config/same-meaning.js';
+import { declareRunners } from '../../../src/runner-config/write-declared-runners.js';
+import { tokenHash, type DeclaredRunner } from '../../../src/runner-config/read-declarations.js';
+import { parseRunnerConfig, type RunnerConfigDocument } from '../../../src/runner-config/toml/document.js';
+import { sameMeaning } from '../../../src/runner-config/toml/toml-values.js';
 import { fixtureDoc, fixtureText, managedSettings, runner, withTempDir } from './helpers.js';
 
 const managed = managedSettings();

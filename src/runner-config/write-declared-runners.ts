@@ -1,10 +1,10 @@
 import { TomlDate } from 'smol-toml';
 import { UserError } from '../errors.js';
-import type { DeclaredRunner } from './declared-runner.js';
-import type { RunnerConfigDocument } from './document.js';
+import type { DeclaredRunner } from './read-declarations.js';
+import type { RunnerConfigDocument } from './toml/document.js';
 import { findBlocks, splitScript, type ManagedRecord } from './managed-block.js';
-import { describeRunner, runnerName } from './runners.js';
-import { cloneValue, isTable, type Table } from './toml-value.js';
+import { describeRunner, runnerName } from './toml/document.js';
+import { cloneValue, isTable, type Table } from './toml/toml-values.js';
 
 // What GitLab Runner itself writes for a token that does not expire.
 const NEVER = '0001-01-01T00:00:00Z';
