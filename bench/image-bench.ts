@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { resolveHostNix } from '../src/nix/host-nix.js';
+import { resolveHostNix } from '../src/nix-cli/host-nix.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKER = new URL('./load-worker.mjs', import.meta.url).pathname;

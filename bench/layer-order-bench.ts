@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { layerOrder } from '../src/image/archive/layer-order.js';
-import { registrationRecords } from '../src/nix/closure.js';
-import { resolveHostNix } from '../src/nix/host-nix.js';
+import { registrationRecords } from '../src/nix-cli/closure.js';
+import { resolveHostNix } from '../src/nix-cli/host-nix.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'nix-runner-layer-order-'));
 const add = async (name: string, content: Buffer | string) => {

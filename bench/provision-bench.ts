@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { checkDaemon } from '../src/daemon/check-daemon.js';
 import { EngineClient } from '../src/engine/engine-client.js';
-import { bundleHostNix } from '../src/nix/bundle-host-nix.js';
-import { findOnPath } from '../src/nix/host-nix.js';
+import { bundleHostNix } from '../src/nix-cli/bundle-host-nix.js';
+import { findOnPath } from '../src/nix-cli/host-nix.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');

@@ -14,9 +14,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { EngineClient } from '../src/engine/engine-client.js';
-import { resolveHostNix } from '../src/nix/host-nix.js';
-import { queryClosure } from '../src/nix/closure.js';
-import { rootBuildOptions } from '../src/nix/nix-tool.js';
+import { resolveHostNix } from '../src/nix-cli/host-nix.js';
+import { queryClosure } from '../src/nix-cli/closure.js';
+import { rootBuildOptions } from '../src/nix-cli/nix-tool.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');

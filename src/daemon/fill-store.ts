@@ -1,7 +1,7 @@
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo } from '../engine/engine-types.js';
 import { nullLogger, type Logger } from '../log.js';
-import { pathsOfRegistration } from '../nix/closure.js';
+import { pathsOfRegistration } from '../nix-cli/closure.js';
 import { LABEL_NIX } from '../names/daemon-names.js';
 import type { DaemonInputs } from './daemon-spec.js';
 import { planDelivery, type StoreProbe } from './deliver-store-paths.js';

@@ -3,8 +3,8 @@ import type { EngineClient } from '../engine/engine-client.js';
 import type { VolumeMount } from '../engine/engine-types.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { pathsOfRegistration } from '../nix/closure.js';
-import { storeBaseName } from '../nix/store-path.js';
+import { pathsOfRegistration } from '../nix-cli/closure.js';
+import { storeBaseName } from '../nix-cli/store-path.js';
 import { currentRunId } from '../leftovers/run-id.js';
 import { helperLabels } from '../names/daemon-names.js';
 

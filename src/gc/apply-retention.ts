@@ -2,7 +2,7 @@ import { BUILDS_PROFILE, DAEMON_PROFILE, LABEL_DAEMON, LABEL_NIX } from '../name
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { registrationRecords } from '../nix/closure.js';
+import { registrationRecords } from '../nix-cli/closure.js';
 import { dropRootGenerations, readRootGenerations } from './daemon-roots.js';
 import { rootsToDrop, type RetentionPolicy } from './retention.js';
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { rootBuildOptions, runNix } from '../nix/nix-tool.js';
+import { rootBuildOptions, runNix } from '../nix-cli/nix-tool.js';
 import { IMAGE_REPO } from './image-tag.js';
 import type { ResolvedImage } from './resolved-image.js';
 

@@ -3,7 +3,7 @@ import type { ImageInfo } from '../engine/engine-types.js';
 import { UserError } from '../errors.js';
 import { LABEL_NIX, helperLabels } from '../names/daemon-names.js';
 import { currentRunId } from '../leftovers/run-id.js';
-import { storePathOf } from '../nix/store-path.js';
+import { storePathOf } from '../nix-cli/store-path.js';
 import { cacheDir, readCache, writeCache } from '../cache/run-cache.js';
 
 const NIX_PACKAGE = /^\/nix\/store\/[0-9a-z]{32}-nix-\d[^/]*$/;

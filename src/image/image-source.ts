@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { resolveHostNix } from '../nix/host-nix.js';
+import { resolveHostNix } from '../nix-cli/host-nix.js';
 
 /** Where a daemon's nix comes from: the one list provision and `image build` share. */
 export type ImageSource =

@@ -1,7 +1,7 @@
 import type { EngineClient } from '../engine/engine-client.js';
 import { nullLogger, type Logger } from '../log.js';
-import { dumpRegistration, queryClosure } from '../nix/closure.js';
-import { nixPackageSettings } from '../nix/package-settings.js';
+import { dumpRegistration, queryClosure } from '../nix-cli/closure.js';
+import { nixPackageSettings } from '../nix-cli/package-settings.js';
 import { renderNixConf } from '../daemon/nix-conf.js';
 import { DEFAULT_MAX_LAYERS, type DaemonImageInput } from './archive/daemon-image-archive.js';
 import { createLayerCache, type LayerCache } from './archive/layer-cache.js';

@@ -46,7 +46,7 @@ describe.skipIf(nixTool.skip || lib === undefined)(`nix/package.nix and nix/imag
       mainProgram: 'nix-runner',
       daemonImage: 'image.nix',
     });
-    expect(`${pkg.npmRoot}/`).toBe(new URL('../../', import.meta.url).pathname);
+    expect(`${pkg.npmRoot}/`).toBe(new URL('../..', import.meta.url).pathname);
     expect(pkg.lockMissingResolved).toEqual([]);
     if (pkg.srcFiles !== null) {
       expect(pkg.srcFiles.sort()).toEqual(['package-lock.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json']);

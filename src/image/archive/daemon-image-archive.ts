@@ -9,7 +9,7 @@ import { nextChainId } from './chain-id.js';
 import { layerCacheKey, type LayerCache, type LayerCacheEntry } from './layer-cache.js';
 import { EPOCH, changedError, packLayer, statStorePath, type LayerContent } from './layer-tar.js';
 import { endAndFinish, entryDone, writeChunk } from './stream-wait.js';
-import { registrationRecords } from '../../nix/closure.js';
+import { registrationRecords } from '../../nix-cli/closure.js';
 import { layerOrder } from './layer-order.js';
 import { LABEL_NIX } from '../../names/daemon-names.js';
 

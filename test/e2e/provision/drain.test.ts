@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleHostNix } from '../../../src/nix/bundle-host-nix.js';
-import { findOnPath } from '../../../src/nix/host-nix.js';
+import { bundleHostNix } from '../../../src/nix-cli/bundle-host-nix.js';
+import { findOnPath } from '../../../src/nix-cli/host-nix.js';
 import { ensureBusyboxImage } from '../../../src/smoke/busybox-image.js';
 import { runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';

@@ -3,8 +3,8 @@ import { copyFile, mkdir, readFile, realpath, rm, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleHostNix } from '../../../src/nix/bundle-host-nix.js';
-import { findOnPath } from '../../../src/nix/host-nix.js';
+import { bundleHostNix } from '../../../src/nix-cli/bundle-host-nix.js';
+import { findOnPath } from '../../../src/nix-cli/host-nix.js';
 import { ensureBusyboxImage } from '../../../src/smoke/busybox-image.js';
 import { findStoreShell } from '../../../src/smoke/find-store-shell.js';
 import { runCli } from '../support/cli.js';

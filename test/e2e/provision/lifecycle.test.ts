@@ -1,8 +1,8 @@
 import { readFile, stat, realpath } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleHostNix } from '../../../src/nix/bundle-host-nix.js';
-import { resolveHostNix, findOnPath } from '../../../src/nix/host-nix.js';
+import { bundleHostNix } from '../../../src/nix-cli/bundle-host-nix.js';
+import { resolveHostNix, findOnPath } from '../../../src/nix-cli/host-nix.js';
 import { ensureBusyboxImage } from '../../../src/smoke/busybox-image.js';
 import { findStoreShell } from '../../../src/smoke/find-store-shell.js';
 import { parseRunnerConfig } from '../../../src/runner-config/toml/document.js';

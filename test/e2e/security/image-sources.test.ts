@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveHostNix } from '../../../src/nix/host-nix.js';
+import { resolveHostNix } from '../../../src/nix-cli/host-nix.js';
 import { runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { scratchDir, uniqueName } from '../support/scratch.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nixPackageSettings } from '../../../src/nix/package-settings.js';
+import { nixPackageSettings } from '../../../src/nix-cli/package-settings.js';
 import { requireEngine, skipE2E } from '../support/engine.js';
 import { builderUid, plainDerivation } from './support/attack-derivation.js';
 import { buildOf, runJob } from './support/attack-job.js';

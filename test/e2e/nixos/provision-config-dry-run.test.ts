@@ -1,8 +1,8 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleHostNix } from '../../../src/nix/bundle-host-nix.js';
+import { bundleHostNix } from '../../../src/nix-cli/bundle-host-nix.js';
 import { ensureStorePathImage } from '../../../src/image/store-path-image.js';
-import { findOnPath, resolveHostNix } from '../../../src/nix/host-nix.js';
+import { findOnPath, resolveHostNix } from '../../../src/nix-cli/host-nix.js';
 import { nixTool } from '../../nix/nix-eval.js';
 import { runCli } from '../support/cli.js';
 import { requireEngine, skipE2E } from '../support/engine.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { rootBuildOptions, runNix } from '../../../src/nix/nix-tool.js';
+import { rootBuildOptions, runNix } from '../../../src/nix-cli/nix-tool.js';
 import { fakeBinary, withTempDir } from './fake-bin.js';
 
 async function rejection(promise: Promise<unknown>): Promise<UserError> {

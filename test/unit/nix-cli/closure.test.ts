@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dumpRegistration, pathsOfRegistration, queryClosure } from '../../../src/nix/closure.js';
+import { dumpRegistration, pathsOfRegistration, queryClosure } from '../../../src/nix-cli/closure.js';
 import { fakeBinary, withTempDir } from './fake-bin.js';
 
 const GLIBC = '/nix/store/pvlasshr497hm018y5lgcn126009zj0f-glibc-2.39-52';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLdd } from '../../../src/nix/bundle-host-nix.js';
+import { parseLdd } from '../../../src/nix-cli/bundle-host-nix.js';
 
 // Abridged `ldd /usr/bin/nix` on Debian 12 (nix-bin 2.8): the loader appears in the middle, without `=>`.
 const LDD_NIX = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStorePath, storeBaseName, storePathOf } from '../../../src/nix/store-path.js';
+import { isStorePath, storeBaseName, storePathOf } from '../../../src/nix-cli/store-path.js';
 
 const NIX = '/nix/store/2pnnszrhiwsvj33al97fp639gjhss6db-nix-2.24.9';
 

@@ -1,7 +1,7 @@
 import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cachedHostNix, hostNixBundleKey, rememberHostNix } from '../../../src/nix/host-nix-cache.js';
+import { cachedHostNix, hostNixBundleKey, rememberHostNix } from '../../../src/nix-cli/host-nix-cache.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 describe('host nix bundle cache', () => {
