@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitRef } from '../../../src/engine/engine-client.js';
+import { splitRef } from '../../../src/engine/images.js';
 
 describe('splitRef', () => {
   it('splits repo and tag at the last colon', () => {
