@@ -69,16 +69,17 @@ function provisionedConfigs(evaluated: Evaluated): Record<string, unknown>[] {
 
 describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
   it('writes declared runners (services.nix-runner.runners) into their daemon\'s config: no gitlab-runner register', async () => {
-    const evaluated = await evaluate(
-      host(
-        {
-          runners: {
-            ci: { url: 'https://gitlab.example.com', tokenFile: '/run/secrets/ci', image: 'alpine:3.20', limit: 4, docker: { privileged: false } },
-          },
+    // a host with no services.gitlab-runner.services at all: the module's runners are the only ones
+    const evaluated = await evaluate({
+      services: {
+        'nix-runner': {
+          enable: true,
+          runners: { ci: { url: 'https://gitlab.example.com', tokenFile: '/run/secrets/ci', image: 'alpine:3.20', limit: 4, docker: { privileged: false } } },
         },
-        { services: { 'nix-runner': { enable: true }, 'gitlab-runner': { enable: true, services: {} } } },
-      ),
-    );
+        'gitlab-runner': { enable: true, services: {} },
+      },
+      virtualisation: { docker: { enable: true } },
+    });
     expect(evaluated.failedAssertions).toEqual([]);
     const [config] = provisionedConfigs(evaluated);
     expect(provisionSettingsSchema.safeParse(config).success).toBe(true);
