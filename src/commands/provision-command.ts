@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_DAEMON, DEFAULT_PIDS_LIMIT, DEFAULT_RUNNER_CONFIG } from '../config/defaults.js';
 import { UserError } from '../errors.js';
 import type { ProvisionResult } from '../provision/provision.js';
+import type { ProvisionSettingsInput } from '../config/schema.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
 import { exitCodesHelp } from './exit-codes-help.js';
@@ -20,6 +21,11 @@ interface ProvisionFlags extends EngineTimeoutFlags {
   pidsLimit?: string;
   memoryLimit?: string;
   nixSetting: string[];
+  cacheUrl?: string;
+  cachePublicKey: string[];
+  cacheSecretKeyFile?: string;
+  cacheCredentialsFile?: string;
+  cachePush?: boolean;
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -27,6 +33,18 @@ interface ProvisionFlags extends EngineTimeoutFlags {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** The --cache-* flags that were given, as the settings file's `cache` (undefined: none given). */
+function cacheFlags(flags: ProvisionFlags): Record<string, unknown> | undefined {
+  const cache = {
+    ...(flags.cacheUrl !== undefined ? { url: flags.cacheUrl } : {}),
+    ...(flags.cachePublicKey.length > 0 ? { publicKeys: flags.cachePublicKey } : {}),
+    ...(flags.cacheSecretKeyFile !== undefined ? { secretKeyFile: flags.cacheSecretKeyFile } : {}),
+    ...(flags.cacheCredentialsFile !== undefined ? { credentialsFile: flags.cacheCredentialsFile } : {}),
+    ...(flags.cachePush ? { push: true } : {}),
+  };
+  return Object.keys(cache).length > 0 ? cache : undefined;
 }
 
 /** `name=value` flags → nix.conf settings; a value with spaces is a list, as in nix.conf itself. */
@@ -83,6 +101,11 @@ export function provisionCommand(): Command {
     .option('--pids-limit <n>', `at most this many processes in the daemon container, builds included (default ${DEFAULT_PIDS_LIMIT})`)
     .option('--memory-limit <size>', "memory of the daemon container, builds included, e.g. 8g (default: half the host's memory)")
     .option('--nix-setting <name=value>', 'a nix.conf setting of the daemon, repeatable (over the settings file\'s nixSettings); e.g. max-jobs=4', collect, [])
+    .option('--cache-url <url>', 'a binary cache shared by a fleet of hosts: https://…, s3://bucket?…, file:///dir; the daemon substitutes from it')
+    .option('--cache-public-key <name:key>', "a key whose signatures the daemon trusts, repeatable (nix-store --generate-binary-cache-key's .pub)", collect, [])
+    .option('--cache-secret-key-file <file>', 'signs what this daemon builds; the daemon gets a root-only copy (outside /nix/store)')
+    .option('--cache-credentials-file <file>', 'AWS credentials for an s3:// cache; the daemon gets a root-only copy')
+    .option('--cache-push', 'upload each path this daemon builds to the cache, signed (needs --cache-secret-key-file)')
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
     .addOption(engineTimeoutOption())
     .addOption(engineConnectTimeoutOption())
@@ -121,6 +144,7 @@ export function provisionCommand(): Command {
               pidsLimit: flags.pidsLimit === undefined ? undefined : Number(flags.pidsLimit),
               memoryLimit: flags.memoryLimit,
               nixSettings: flags.nixSetting.length > 0 ? parseNixSettingFlags(flags.nixSetting) : undefined,
+              cache: cacheFlags(flags) as ProvisionSettingsInput['cache'],
             },
             flags.config,
           );

@@ -33,7 +33,9 @@ export async function loadSettings(flags: ProvisionSettingsInput, configFile?: s
   const base = fromFlags ? Object.fromEntries(Object.entries(file).filter(([key]) => !sourceKeys.includes(key))) : file;
   // --nix-setting flags add to the file's nixSettings, one by one.
   const nixSettings = given.nixSettings && typeof base.nixSettings === 'object' ? { nixSettings: { ...(base.nixSettings as object), ...(given.nixSettings as object) } } : {};
-  const result = provisionSettingsSchema.safeParse({ ...base, ...given, ...nixSettings });
+  // --cache-* flags set the cache's fields over the file's cache
+  const cache = given.cache && typeof base.cache === 'object' ? { cache: { ...(base.cache as object), ...(given.cache as object) } } : {};
+  const result = provisionSettingsSchema.safeParse({ ...base, ...given, ...nixSettings, ...cache });
   if (!result.success) {
     const lines = formatIssues(result.error);
     throw new UserError('config', `invalid settings${configFile ? ` in ${configFile} or flags` : ''}: ${lines.join(' ')}`, 'see `nix-runner provision --help` for the settings and their types');

@@ -45,6 +45,35 @@ const byteSize = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return bytes;
 });
 
+// A host file the daemon gets a root-only copy of: never one in the Nix store, which anyone can read.
+const secretFile = z
+  .string()
+  .regex(/^\//, 'an absolute path')
+  .refine((path) => !path.startsWith('/nix/store/'), 'a file outside the Nix store (anyone can read the store)');
+
+/**
+ * A binary cache shared by a fleet of runner hosts. Every daemon substitutes from it (signatures
+ * checked against publicKeys); with push, the paths this daemon builds are signed with the secret key
+ * and uploaded. Jobs can do neither: they are not trusted users.
+ */
+export const binaryCacheSchema = z
+  .object({
+    /** Any Nix store URL: https://…, s3://bucket?region=…&endpoint=…, file:///absolute/dir. */
+    url: z.string().regex(/^(https?:\/\/|s3:\/\/|file:\/\/\/)[^\s'"`$\\]+$/, 'a Nix store URL: https://…, s3://bucket?…, or file:///absolute/dir (no quotes or spaces)'),
+    /** Keys whose signatures the daemon trusts (`name:base64`, as nix-store --generate-binary-cache-key writes). */
+    publicKeys: z.array(z.string().regex(/^[^\s:]+:[A-Za-z0-9+/]+={0,2}$/, 'a public key: name:base64')).default([]),
+    /** The secret key that signs what this daemon builds (producers only). */
+    secretKeyFile: secretFile.optional(),
+    /** Credentials for an s3:// cache (an AWS credentials file). */
+    credentialsFile: secretFile.optional(),
+    /** Upload each path this daemon builds, signed. */
+    push: z.boolean().default(false),
+  })
+  .strict()
+  .refine((cache) => !cache.push || cache.secretKeyFile !== undefined, { message: 'push needs secretKeyFile: only signed paths go to the cache', path: ['push'] });
+
+export type BinaryCacheSettings = z.output<typeof binaryCacheSchema>;
+
 const engineSeconds = z.number().positive().max(MAX_ENGINE_TIMEOUT, `at most ${MAX_ENGINE_TIMEOUT} (a day)`);
 
 const nixSettingValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
@@ -80,6 +109,8 @@ export const provisionSettingsSchema = z
      * removed. Absent (e.g. a run by hand without --config): the runners declared earlier stay as they are.
      */
     declaredRunners: z.array(declaredRunnerSchema).optional(),
+    /** A binary cache shared with other hosts (see binaryCacheSchema). */
+    cache: binaryCacheSchema.optional(),
     /** Engine address; default: DOCKER_HOST, else the local socket. */
     dockerHost: z.string().min(1).optional(),
     /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ContainerSpec } from '../engine/engine-types.js';
-import { DB_DIR, LABEL_NIX, LABEL_SPEC_HASH, ROOTS_DIR, SOCKET_DIR, STORE_DIR, daemonVolumes, generationLabels } from '../names/daemon-names.js';
+import type { DaemonCache } from './binary-cache.js';
+import { DB_DIR, LABEL_CACHE, LABEL_CACHE_PUSH, LABEL_NIX, LABEL_SPEC_HASH, ROOTS_DIR, SOCKET_DIR, STORE_DIR, daemonVolumes, generationLabels } from '../names/daemon-names.js';
 import { daemonFileEntries } from './daemon-files.js';
 import { NIX_CONF_DIR, POST_BUILD_HOOK, renderNixConf, type NixSettingValue } from './nix-conf.js';
 
@@ -20,6 +21,8 @@ export interface DaemonInputs {
   /** Nix's build sandbox: more privilege for the daemon container, much less for every builder. */
   sandbox: boolean;
   limits: DaemonLimits;
+  /** A binary cache shared with other hosts (binary-cache.ts); its url and keys are also in nixSettings. */
+  cache?: DaemonCache;
 }
 
 // What nix's build sandbox needs in a container (measured with Docker 20.10): mount namespaces and /proc.
@@ -30,10 +33,12 @@ const SANDBOX_SECURITY = ['seccomp=unconfined', 'apparmor=unconfined'];
  * Everything that shapes the daemon container, hashed: the same hash means the running container is
  * already what is wanted. Version 2: builds as build users, nix.conf in a root-only file, GC roots.
  */
-export function daemonSpecHash({ daemon, imageId, nixPath, nixSettings, sandbox, limits }: DaemonInputs): string {
+export function daemonSpecHash({ daemon, imageId, nixPath, nixSettings, sandbox, limits, cache }: DaemonInputs): string {
   // The files it gets before its first start count too: a new hook or new build users mean a new daemon.
-  const files = daemonFileEntries({ nixConf: daemonNixConf({ nixSettings, sandbox }, true), nixPath, shell: ['sh'] });
-  const identity = { version: 2, daemon, imageId, nixPath, nixSettings, sandbox, limits, files };
+  // The cache's secrets only by their digest, so that no secret goes into the hash's input as such.
+  const publicCache = cache && { url: cache.url, publicKeys: cache.publicKeys, push: cache.push, secretsDigest: cache.secretsDigest, directory: cache.directory };
+  const files = daemonFileEntries({ nixConf: daemonNixConf({ nixSettings, sandbox }, true), nixPath, shell: ['sh'], ...(cache ? { cache: { ...cache, secrets: [] } } : {}) });
+  const identity = { version: 2, daemon, imageId, nixPath, nixSettings, sandbox, limits, files, ...(publicCache ? { cache: publicCache } : {}) };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
@@ -64,6 +69,7 @@ export function daemonContainerSpec(inputs: DaemonInputs, name: string, { genera
       ...generationLabels(inputs.daemon, generation, run),
       [LABEL_SPEC_HASH]: hash,
       [LABEL_NIX]: inputs.nixPath,
+      ...(inputs.cache ? { [LABEL_CACHE]: inputs.cache.url, [LABEL_CACHE_PUSH]: String(inputs.cache.push) } : {}),
     },
     mounts: [
       { volume: volumes.store, target: STORE_DIR },
@@ -71,6 +77,8 @@ export function daemonContainerSpec(inputs: DaemonInputs, name: string, { genera
       { volume: volumes.roots, target: ROOTS_DIR },
       { volume: volumes.socket, target: SOCKET_DIR },
     ],
+    // a file:// cache is a host directory (shared with other daemons), at the same path
+    ...(inputs.cache?.directory ? { binds: [{ source: inputs.cache.directory, target: inputs.cache.directory }] } : {}),
     restartUnlessStopped: true,
     pidsLimit: inputs.limits.pids,
     memoryBytes: inputs.limits.memoryBytes,

@@ -14,6 +14,7 @@ import { pendingSwap } from './daemon-swap.js';
 import { registerStorePaths, sendStorePaths } from './deliver-store-paths.js';
 import type { FilledStore } from './fill-store.js';
 import { findHookShell } from './hook-shell.js';
+import { startPushCommand } from './push-script.js';
 import type { NewGeneration } from './plan-daemon.js';
 import { candidateSlot } from './plan-daemon.js';
 import { waitDaemonReady, type ReadyOptions } from './wait-ready.js';
@@ -76,12 +77,16 @@ async function startCandidate(
     // the base image of a host-store daemon has no shell of its own
     shell = await findHookShell(filled.closure, exists, { imageShell: !filled.local });
     if (!shell) logger.warn(`no shell in ${inputs.nixPath}'s closure or the image: builds are not rooted, so a job's GC can remove them`);
-    const files = daemonFileEntries({ nixConf: daemonNixConf(inputs, shell !== undefined), nixPath: inputs.nixPath, ...(shell ? { shell } : {}) });
+    const files = daemonFileEntries({ nixConf: daemonNixConf(inputs, shell !== undefined), nixPath: inputs.nixPath, ...(shell ? { shell } : {}), ...(inputs.cache ? { cache: inputs.cache } : {}) });
     await engine.copyIn(id, '/', Readable.from(packLayer({ kind: 'fixed', entries: files }) as AsyncIterable<Buffer>));
     await engine.startContainer(id);
     if (filled.local) await registerStorePaths(engine, id, inputs.nixPath, filled.copied).catch(async (error: unknown) => stoppedOr(engine, id, inputs.nixPath, error));
     await waitDaemonReady(engine, id, inputs.nixPath, ready, filled.local ? filled.copied : []);
     await rootDaemonNix(engine, id, inputs.nixPath);
+    if (inputs.cache?.push) {
+      if (shell) await resumePushes(engine, id, shell);
+      else logger.warn(`no shell in ${inputs.nixPath}'s closure or the image: nothing is uploaded to ${inputs.cache.url}`);
+    }
   } catch (error: unknown) {
     await discardCandidate(engine, id, socket);
     // an engine that refused to start it (an image whose nix-daemon cannot run) is about the daemon, not the engine
@@ -105,6 +110,12 @@ async function existsOnHost(path: string): Promise<boolean> {
 async function stoppedOr(engine: EngineClient, id: string, nixPath: string, error: unknown): Promise<never> {
   if (!(await engine.inspectContainer(id))?.running) await waitDaemonReady(engine, id, nixPath);
   throw error;
+}
+
+/** Uploads left over (the cache was down, the daemon restarted) start again with the new generation, in the background. */
+async function resumePushes(engine: EngineClient, id: string, shell: string[]): Promise<void> {
+  const started = await engine.exec(id, [...shell, '-c', startPushCommand()]);
+  if (started.exitCode !== 0) throw new Error(`cannot start the cache uploader: ${started.stderr.trim().split('\n').at(-1) ?? ''}`);
 }
 
 /** The daemon's own nix must survive any GC, a job's included, while a daemon generation runs it. */

@@ -42,7 +42,10 @@ export async function createContainer(core: EngineCore, spec: ContainerSpec): Pr
       StdinOnce: spec.stdinOnce ?? false,
       AttachStdin: spec.stdinOnce ?? false,
       HostConfig: {
-        Mounts: (spec.mounts ?? []).map((m) => ({ Type: 'volume', Source: m.volume, Target: m.target, ReadOnly: m.readOnly ?? false })),
+        Mounts: [
+          ...(spec.mounts ?? []).map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly ?? false })),
+          ...(spec.binds ?? []).map((b) => ({ Type: 'bind' as const, Source: b.source, Target: b.target, ReadOnly: b.readOnly ?? false })),
+        ],
         VolumesFrom: spec.volumesFrom,
         RestartPolicy: spec.restartUnlessStopped ? { Name: 'unless-stopped' } : undefined,
         AutoRemove: spec.autoRemove ?? false,

@@ -21,6 +21,8 @@ export interface ContainerSpec {
   env?: string[];
   labels?: Record<string, string>;
   mounts?: VolumeMount[];
+  /** Host paths mounted into the container (e.g. a file:// binary cache); jobs that take its volumes get them too. */
+  binds?: { source: string; target: string; readOnly?: boolean }[];
   volumesFrom?: string[];
   restartUnlessStopped?: boolean;
   /** Resource limits: at most this many processes, this many bytes of memory. */

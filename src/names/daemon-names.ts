@@ -6,6 +6,9 @@ export const LABEL_MANAGED = 'org.nix-runner.managed';
 export const LABEL_SPEC_HASH = 'org.nix-runner.spec-hash';
 /** The store path of the nix a daemon container (or a daemon image) runs. */
 export const LABEL_NIX = 'org.nix-runner.nix';
+/** The binary cache a daemon substitutes from (its URL), and whether it uploads what it builds there. */
+export const LABEL_CACHE = 'org.nix-runner.cache';
+export const LABEL_CACHE_PUSH = 'org.nix-runner.cache-push';
 /** Marks nix-runner's base image (image/base-image.ts), so that nothing takes it for an image with a nix of its own. */
 export const LABEL_BASE = 'org.nix-runner.base';
 export const LABEL_DAEMON = 'org.nix-runner.daemon';

@@ -1,4 +1,6 @@
+import { mkdir } from 'node:fs/promises';
 import type { ProvisionSettings } from '../config/schema.js';
+import { cacheNixSettings, daemonCache } from '../daemon/binary-cache.js';
 import type { DaemonOutcome } from '../daemon/daemon-outcome.js';
 import { newGenerationId } from '../names/daemon-names.js';
 import { ensureDaemonVolumes } from '../daemon/ensure-volumes.js';
@@ -121,12 +123,16 @@ async function commitDaemon<T>(pending: PendingSwap | undefined, write: () => Pr
 async function daemonInputs(engine: EngineClient, settings: ProvisionSettings, image: ResolvedImage & { id: string; nixPath: string }): Promise<DaemonInputs & { supply: StoreSupply }> {
   const { id, nixPath } = image;
   const fromHost = image.nixFrom === 'host-store';
+  // an image carries its nix's own settings in /etc/nix/nix.conf; the base image has none
+  const nixSettings = fromHost ? { ...(await nixPackageSettings(nixPath)), ...settings.nixSettings } : settings.nixSettings;
+  const cache = settings.cache && (await daemonCache(settings.cache));
+  if (cache?.directory) await mkdir(cache.directory, { recursive: true });
   return {
     daemon: settings.daemon,
     imageId: id,
     nixPath,
-    // an image carries its nix's own settings in /etc/nix/nix.conf; the base image has none
-    nixSettings: fromHost ? { ...(await nixPackageSettings(nixPath)), ...settings.nixSettings } : settings.nixSettings,
+    nixSettings: cache ? cacheNixSettings(cache, nixSettings) : nixSettings,
+    ...(cache ? { cache } : {}),
     sandbox: settings.sandbox,
     limits: daemonLimits(settings),
     supply: fromHost
