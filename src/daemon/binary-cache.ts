@@ -31,10 +31,15 @@ function listOf(value: NixSettingValue | undefined): string[] {
 /**
  * nix.conf settings for the cache, merged with the operator's: the cache is one more substituter whose
  * keys are trusted (require-sigs stays on), and with a secret key nix signs every path this daemon builds.
+ * A cache that is down must not fail builds: nix 2.8 fails a build whose substituter query fails
+ * (measured, "unable to download … Couldn't connect"), unless `fallback` builds it instead; a host
+ * that drops packets would hold each query for curl's 300 s without a connect timeout.
  */
 export function cacheNixSettings(cache: Pick<DaemonCache, 'url' | 'publicKeys' | 'secrets'>, settings: Record<string, NixSettingValue>): Record<string, NixSettingValue> {
   const signs = cache.secrets.some((entry) => `/${entry.name}` === CACHE_SECRET_KEY);
   return {
+    fallback: true,
+    'connect-timeout': 5,
     ...settings,
     substituters: [...new Set([cache.url, ...listOf(settings.substituters)])],
     'trusted-public-keys': [...new Set([...cache.publicKeys, ...listOf(settings['trusted-public-keys'])])],

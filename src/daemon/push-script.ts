@@ -6,6 +6,8 @@ export const PUSH_SCRIPT = `${NIX_CONF_DIR}/cache-push`;
 /** The newest builds-profile generation already uploaded: in the roots volume, so it outlives daemon generations. */
 export const PUSH_STATE = `${ROOTS_DIR}/push-state`;
 const PUSH_LOCK = '/tmp/nix-runner-push.pid';
+// Set by a build while an upload round runs: one more round then, so that its outputs are not left waiting.
+const PUSH_AGAIN = '/tmp/nix-runner-push.again';
 export const PUSH_LOG = '/tmp/nix-runner-push.log';
 
 /** A shell command line that starts the uploader in the background: the caller (a build's hook) never waits for it. */
@@ -15,28 +17,39 @@ export function startPushCommand(): string {
 
 /**
  * Uploads the outputs of the builds not uploaded yet, oldest first, with their closures (`nix copy`:
- * what is already in the cache is skipped), and records how far it got. One at a time (a pid file);
- * on a failure (the cache down) it stops, and the next build or provision starts it again: nothing is
- * lost, builds never wait. Shell built-ins and nix only: the daemon's only shell may be a minimal busybox.
+ * what is already in the cache is skipped), and records how far it got. One at a time (a pid file); a
+ * build that finishes meanwhile asks it for one more round. On a failure (the cache down) the round
+ * stops, and the next build or provision tries again: nothing is lost, builds never wait. Shell built-ins and nix only: the daemon's only shell may be a minimal busybox.
  */
 export function pushScript(shell: string[], nixPath: string, url: string): string {
   const generations = '/tmp/nix-runner-push.generations';
   return [
     `#!${shell.join(' ')}`,
     'set -f',
-    `if read pid < ${PUSH_LOCK} 2>/dev/null && [ "$pid" != $$ ] && kill -0 "$pid" 2>/dev/null; then exit 0; fi`,
+    // Another uploader runs (its pid is alive): it is asked to go round once more, for this build's outputs.
+    // (busybox's kill -0 "" succeeds: an empty pid file means no uploader)
+    `pid=; read pid 2>/dev/null < ${PUSH_LOCK}`,
+    `if [ -n "$pid" ] && [ "$pid" != $$ ] && kill -0 "$pid" 2>/dev/null; then echo 1 > ${PUSH_AGAIN}; exit 0; fi`,
     `echo $$ > ${PUSH_LOCK}`,
-    'pushed=0',
-    `read pushed < ${PUSH_STATE} 2>/dev/null`,
-    `${nixPath}/bin/nix-env --profile ${BUILDS_PROFILE} --list-generations > ${generations} || exit 1`,
-    'while read generation rest; do',
-    '  [ "$generation" -gt "$pushed" ] 2>/dev/null || continue',
-    `  link=${BUILDS_PROFILE}-$generation-link`,
-    // a generation dropped by retention has nothing left to upload
-    `  if [ -e "$link" ]; then ${nixPath}/bin/nix --extra-experimental-features nix-command copy --to '${url}' "$link" || exit 1; fi`,
-    '  pushed=$generation',
-    `  echo "$pushed" > ${PUSH_STATE}`,
-    `done < ${generations}`,
+    'while :; do',
+    `  echo 0 > ${PUSH_AGAIN}`,
+    '  pushed=0',
+    `  read pushed 2>/dev/null < ${PUSH_STATE}`,
+    `  ${nixPath}/bin/nix-env --profile ${BUILDS_PROFILE} --list-generations > ${generations} || break`,
+    '  while read generation rest; do',
+    '    [ "$generation" -gt "$pushed" ] 2>/dev/null || continue',
+    `    link=${BUILDS_PROFILE}-$generation-link`,
+    // a generation dropped by retention has nothing left to upload; a failure (the cache down) stops the round
+    // One attempt per round: nix 2.8 retries a refused upload without its body again, and the request then
+    // hangs (measured against an HTTP cache answering 503); the next round is the retry.
+    `    if [ -e "$link" ]; then ${nixPath}/bin/nix --extra-experimental-features nix-command copy --option download-attempts 1 --option connect-timeout 5 --to '${url}' "$link" || break; fi`,
+    '    pushed=$generation',
+    `    echo "$pushed" > ${PUSH_STATE}`,
+    `  done < ${generations}`,
+    `  again=0; read again 2>/dev/null < ${PUSH_AGAIN}`,
+    '  [ "$again" = 1 ] || break',
+    'done',
+    `echo > ${PUSH_LOCK}`,
     '',
   ].join('\n');
 }

@@ -11,11 +11,13 @@ import type { ManagedSettings } from '../runner-config/managed-settings.js';
  * lacks: nix needs /tmp, nix-env a profiles dir. An unprivileged job user may not create these; its
  * after_script can still `export PATH="$NIX_RUNNER_BIN:$PATH"`.
  */
-export function jobSettings(daemon: string, nixPath: string): ManagedSettings {
+export function jobSettings(daemon: string, nixPath: string, { cache = false }: { cache?: boolean } = {}): ManagedSettings {
   return {
     daemon,
     volumesFrom: [`${daemon}:ro`],
-    environment: ['NIX_REMOTE=daemon', `NIX_RUNNER_BIN=${nixPath}/bin`],
+    // With a binary cache, a cache that is down must not fail the job's build. nix 2.8 takes `fallback`
+    // from the client (every client's wopSetOptions sets it in the daemon), so the job's nix says it.
+    environment: ['NIX_REMOTE=daemon', `NIX_RUNNER_BIN=${nixPath}/bin`, ...(cache ? ['NIX_CONFIG=fallback = true'] : [])],
     preBuildScript: [
       'mkdir -p /tmp /nix/var/nix/profiles /usr/local/bin 2>/dev/null || true',
       'export PATH="$NIX_RUNNER_BIN:$PATH"',

@@ -25,7 +25,8 @@ describe('binary cache settings', () => {
 
   it("adds the cache to the operator's substituters and trusted keys, and signs with the key only when there is one", () => {
     const consumer = cacheNixSettings({ url: 'https://cache.example.com', publicKeys: [PUBLIC], secrets: [] }, { substituters: 'https://cache.nixos.org', 'max-jobs': 4 });
-    expect(consumer).toEqual({ substituters: ['https://cache.example.com', 'https://cache.nixos.org'], 'trusted-public-keys': [PUBLIC], 'max-jobs': 4 });
+    expect(consumer).toEqual({ fallback: true, 'connect-timeout': 5, substituters: ['https://cache.example.com', 'https://cache.nixos.org'], 'trusted-public-keys': [PUBLIC], 'max-jobs': 4 });
+    expect(cacheNixSettings({ url: 'https://c', publicKeys: [], secrets: [] }, { fallback: false })).toMatchObject({ fallback: false });
     const producer = cacheNixSettings({ url: 'file:///c', publicKeys: [PUBLIC], secrets: [{ type: 'file', name: CACHE_SECRET_KEY.slice(1), mode: 0o600, content: 'k' }] }, {});
     expect(producer['secret-key-files']).toEqual([CACHE_SECRET_KEY]);
   });
