@@ -58,7 +58,7 @@ describe('binary cache settings', () => {
     const secrets = [{ type: 'file' as const, name: CACHE_SECRET_KEY.slice(1), mode: 0o600, content: 'k' }];
     const files = daemonFileEntries({ nixConf: 'x', nixPath: '/nix/store/n-nix', shell: ['/bin/sh'], cache: { url: 'file:///c', push: true, secrets } });
     const byName = new Map(files.map((entry) => [entry.name, entry]));
-    expect(byName.get(PUSH_SCRIPT.slice(1))).toMatchObject({ mode: 0o700, content: expect.stringContaining("copy --to 'file:///c'") });
+    expect(byName.get(PUSH_SCRIPT.slice(1))).toMatchObject({ mode: 0o700, content: expect.stringContaining("--to 'file:///c'") });
     expect(byName.get('etc/nix-runner/post-build-hook')).toMatchObject({ content: expect.stringContaining(`${PUSH_SCRIPT} </dev/null`) });
     expect(byName.get(CACHE_SECRET_KEY.slice(1))).toMatchObject({ mode: 0o600 });
     const consumer = daemonFileEntries({ nixConf: 'x', nixPath: '/nix/store/n-nix', shell: ['/bin/sh'], cache: { url: 'file:///c', push: false, secrets: [] } });
