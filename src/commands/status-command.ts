@@ -46,6 +46,10 @@ function renderDaemon(daemon: DaemonStatus): string[] {
     const free = daemon.freeBytes === undefined ? '' : `; ${bytes(daemon.freeBytes)} free`;
     lines.push(`  store    ${daemon.store ? `${daemon.store.paths} paths, ${bytes(daemon.store.narBytes)}` : 'size unknown'}${free}`);
     const limits = daemon.limits ?? {};
+    if (daemon.cache) {
+      const waiting = daemon.cache.waiting ? `; ${daemon.cache.waiting} builds waiting to be uploaded (the cache refused them or was down; they go with the next build)` : '';
+      lines.push(`  cache    ${daemon.cache.url} (${daemon.cache.push ? 'reads and uploads' : 'reads'})${waiting}`);
+    }
     lines.push(`  limits   ${limits.pids ? `${limits.pids} processes` : 'no process limit'}, ${limits.memoryBytes ? `${bytes(limits.memoryBytes)} memory` : 'no memory limit'}`);
   }
   if (daemon.generations.length > 0) lines.push('  generations', ...daemon.generations.map(renderGeneration));

@@ -7,6 +7,7 @@ import { errorMessage } from '../errors.js';
 import { readGcRecord, type GcRecord } from '../gc/gc-record.js';
 import { findLeftovers, type Leftovers } from '../leftovers/leftovers.js';
 import type { AttachedRunner } from './attached-runners.js';
+import { cacheStatus, type CacheStatus } from './cache-status.js';
 
 export interface JobContainer {
   id: string;
@@ -50,6 +51,8 @@ export interface DaemonStatus {
   /** Runners of config.toml mounting this daemon, the nix their jobs run, and whether the store has it. */
   runners: { name: string; nix?: string; nixInStore?: boolean }[];
   lastGc?: GcRecord;
+  /** The binary cache it uses, and for one that uploads, how many builds wait. */
+  cache?: CacheStatus;
   leftovers: Leftovers;
   /** Users stopped (or never started) for longer than the stale time: left behind, they hold generations and gc. */
   staleUsers: JobContainer[];
@@ -118,6 +121,7 @@ export async function daemonStatus(engine: EngineClient, daemon: string, { runne
   const store = probe.ok && nix ? await storeSize(engine, current!.id, nix) : undefined;
   const freeBytes = current ? await freeSpace(engine, storeVolume(daemon)) : undefined;
   const lastGc = await readGcRecord(daemon);
+  const cache = current ? await cacheStatus(engine, current).catch(() => undefined) : undefined;
 
   return {
     name: daemon,
@@ -137,6 +141,7 @@ export async function daemonStatus(engine: EngineClient, daemon: string, { runne
       ...(runner.nix && valid ? { nixInStore: valid.has(runner.nix) } : {}),
     })),
     ...(lastGc ? { lastGc } : {}),
+    ...(cache ? { cache } : {}),
     leftovers: await findLeftovers(engine, daemon, { locked: false }),
     staleUsers: stale.map(job),
   };

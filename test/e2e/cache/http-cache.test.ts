@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { skipE2E } from '../support/engine.js';
 import { scratchDir } from '../support/scratch.js';
 import { plainDerivation } from '../security/support/attack-derivation.js';
@@ -82,6 +83,13 @@ async function gatewayOfContainers(): Promise<string> {
   }
 }
 
+/** What `nix-runner status` says waits to be uploaded by the host's daemon. */
+async function waiting(host: SecurityDaemon): Promise<number | undefined> {
+  const status = await runCli(['status', '--runner-config', host.runnerConfig, '--daemon', host.daemon, '--json']);
+  const daemon = (status.json as unknown as { daemons: { name: string; cache?: { waiting?: number } }[] }).daemons.find((d) => d.name === host.daemon);
+  return daemon?.cache?.waiting;
+}
+
 async function narinfo(root: string, path: string, timeoutMs = 60_000, uploader?: SecurityDaemon): Promise<string> {
   const file = join(root, `${path.slice('/nix/store/'.length, '/nix/store/'.length + 32)}.narinfo`);
   for (const deadline = Date.now() + timeoutMs; ; await sleep(250)) {
@@ -149,6 +157,7 @@ describe.skipIf(skipE2E)('a fleet sharing one signed binary cache over HTTP, whi
     pendingOut = onA.out;
     await sleep(2000);
     await expect(readFile(join(cache.root, `${pendingOut.slice(11, 43)}.narinfo`))).rejects.toThrow();
+    expect(await waiting(a)).toBe(1);
   });
 
   it('once the cache takes uploads again, the next build uploads what waited, and host B gets it', async () => {
@@ -159,5 +168,6 @@ describe.skipIf(skipE2E)('a fleet sharing one signed binary cache over HTTP, whi
     expect(await narinfo(cache.root, next.out, 60_000, a)).toMatch(/^Sig: e2e-http-1:/m);
     const onB = await build(b, 'while-refused');
     expect(onB, onB.log.join('\n')).toMatchObject({ exitCode: 0, out: pendingOut, built: false });
+    expect(await waiting(a)).toBe(0);
   });
 });
