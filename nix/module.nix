@@ -76,6 +76,7 @@ let
         sandbox
         pidsLimit
         memoryLimit
+        cache
         ;
     }) cfg.daemons;
   };
@@ -202,6 +203,36 @@ let
     };
   };
 
+  cacheOptions = {
+    options = {
+      url = mkOption {
+        type = types.str;
+        example = "s3://ci-cache?region=eu-west-1";
+        description = "Any Nix store URL: `https://…`, `s3://bucket?…`, `file:///dir` (a host directory).";
+      };
+      publicKeys = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        description = "Keys whose signatures the daemon trusts (`name:base64`, from `nix-store --generate-binary-cache-key`).";
+      };
+      secretKeyFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Signs what this daemon builds; outside the Nix store. The daemon gets a root-only copy.";
+      };
+      credentialsFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "AWS credentials for an `s3://` cache; outside the Nix store. The daemon gets a root-only copy.";
+      };
+      push = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Upload each path this daemon builds, signed (needs `secretKeyFile`).";
+      };
+    };
+  };
+
   daemonOptions = {
     options = {
       image = mkOption {
@@ -244,6 +275,23 @@ let
           the provisioner writes them to a root-only nix.conf inside the daemon container.
           `build-users-group`, `trusted-users`, `post-build-hook` and `sandbox` are nix-runner's
           own. These values end up in the Nix store: put no secret here.
+        '';
+      };
+      cache = mkOption {
+        type = types.nullOr (types.submodule cacheOptions);
+        default = null;
+        example = literalExpression ''
+          {
+            url = "https://cache.example.com";
+            publicKeys = [ "ci-cache-1:..." ];
+            secretKeyFile = "/run/secrets/ci-cache.sk";
+            push = true;
+          }
+        '';
+        description = ''
+          A binary cache shared by a fleet of runner hosts: the daemon substitutes from it (signatures
+          checked against `publicKeys`); with `push`, it signs what it builds with `secretKeyFile`
+          and uploads it in the background. Jobs can neither add substituters nor upload.
         '';
       };
       sandbox = mkOption {
@@ -405,6 +453,14 @@ in
         # its Docker socket makes that Podman (nix-runner refuses a runner whose engine is not the daemon's).
         assertion = cfg.engine != "podman" || config.virtualisation.podman.dockerSocket.enable;
         message = "services.nix-runner.engine = \"podman\" needs virtualisation.podman.dockerSocket.enable = true: the jobs of GitLab Runner's docker executor reach Podman through /run/docker.sock.";
+      }
+      {
+        assertion = builtins.all (daemon: daemon.cache == null || (!inStore daemon.cache.secretKeyFile && !inStore daemon.cache.credentialsFile)) daemonList;
+        message = "services.nix-runner.daemons.<name>.cache: secretKeyFile and credentialsFile must be outside the Nix store (it is world-readable).";
+      }
+      {
+        assertion = builtins.all (daemon: daemon.cache == null || !daemon.cache.push || daemon.cache.secretKeyFile != null) daemonList;
+        message = "services.nix-runner.daemons.<name>.cache.push needs secretKeyFile: only signed paths go to the cache.";
       }
       {
         assertion = builtins.all (runner: !inStore runner.tokenFile) (builtins.attrValues cfg.runners);

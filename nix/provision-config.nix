@@ -3,7 +3,8 @@
 # store, so `nix-instantiate --eval --strict --json` checks it anywhere. String context (the store
 # paths of images) is kept, so the generated file depends on what it names.
 {
-  # <name> = { image ? { }, runners ? [ ], settings ? { }, sandbox ? false, pidsLimit ? null, memoryLimit ? null };
+  # <name> = { image ? { }, runners ? [ ], settings ? { }, sandbox ? false, pidsLimit ? null, memoryLimit ? null, cache ? null };
+  # cache = { url, publicKeys ? [ ], secretKeyFile ? null, credentialsFile ? null, push ? false }
   # image = { ref | archive | storePath | flake }
   daemons ? {
     nix-daemon = { };
@@ -123,6 +124,17 @@ let
 
   unknownDaemons = filter (name: !(daemons ? ${declaredRunners.${name}.daemon or "nix-daemon"})) (attrNames declaredRunners);
 
+  # The binary cache as the schema takes it (binaryCacheSchema): no nulls, file paths as strings.
+  cacheConfig =
+    cache:
+    {
+      inherit (cache) url;
+      publicKeys = cache.publicKeys or [ ];
+      push = cache.push or false;
+    }
+    // (if (cache.secretKeyFile or null) == null then { } else { secretKeyFile = toString cache.secretKeyFile; })
+    // (if (cache.credentialsFile or null) == null then { } else { credentialsFile = toString cache.credentialsFile; });
+
   daemonConfig =
     name: daemon:
     {
@@ -136,6 +148,7 @@ let
     }
     // (if (daemon.pidsLimit or null) == null then { } else { inherit (daemon) pidsLimit; })
     // (if (daemon.memoryLimit or null) == null then { } else { inherit (daemon) memoryLimit; })
+    // (if (daemon.cache or null) == null then { } else { cache = cacheConfig daemon.cache; })
     // imageSource name (daemon.image or { })
     // (if dockerHost == null then { } else { inherit dockerHost; })
     // (if engineTimeout == null then { } else { inherit engineTimeout; });

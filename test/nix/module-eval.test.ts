@@ -86,6 +86,17 @@ describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
     expect(config!.declaredRunners).toEqual([{ name: 'ci', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/ci', image: 'alpine:3.20', limit: 4, docker: { privileged: false } }]);
   });
 
+  it("hands a daemon's binary cache to its config, and asserts its secrets stay out of the store", async () => {
+    const cache = { url: 'https://cache.example.com', publicKeys: ['ci-1:AAAA'], secretKeyFile: '/run/secrets/ci.sk', push: true };
+    const evaluated = await evaluate(host({ daemons: { 'nix-daemon': { cache } } }));
+    expect(evaluated.failedAssertions).toEqual([]);
+    expect(provisionedConfigs(evaluated)[0]!.cache).toEqual(cache);
+    const leaky = await evaluate(host({ daemons: { 'nix-daemon': { cache: { ...cache, secretKeyFile: '/nix/store/0c0sz7k4yc4kjn6dzq5nfd7wkq21j9b0-ci.sk' } } } }));
+    expect(leaky.failedAssertions).toEqual([expect.stringContaining('cache: secretKeyFile and credentialsFile must be outside the Nix store')]);
+    const unsigned = await evaluate(host({ daemons: { 'nix-daemon': { cache: { url: 'https://cache.example.com', push: true } } } }));
+    expect(unsigned.failedAssertions).toEqual([expect.stringContaining('cache.push needs secretKeyFile')]);
+  });
+
   it("asserts a declared runner's token file is outside the store", async () => {
     const evaluated = await evaluate(host({ runners: { ci: { url: 'https://gitlab.example.com', tokenFile: '/nix/store/0c0sz7k4yc4kjn6dzq5nfd7wkq21j9b0-token' } } }));
     expect(evaluated.failedAssertions).toEqual([expect.stringContaining('services.nix-runner.runners: a tokenFile must be outside the Nix store')]);

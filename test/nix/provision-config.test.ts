@@ -103,6 +103,19 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
     expect(configs.big!.declaredRunners).toEqual([{ name: 'ci-big', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/big-token', docker: {} }]);
   });
 
+  it("hands over a daemon's binary cache without its unset files", async () => {
+    const configs = await provisionConfigs({
+      daemons: {
+        producer: { cache: { url: 'https://cache.example.com', publicKeys: ['ci-1:AAAA'], secretKeyFile: '/run/secrets/ci.sk', credentialsFile: null, push: true } },
+        consumer: { cache: { url: 's3://ci-cache?region=eu-west-1', publicKeys: ['ci-1:AAAA'], secretKeyFile: null, credentialsFile: '/run/secrets/aws', push: false } },
+      },
+    });
+    expectValid(configs.producer);
+    expectValid(configs.consumer);
+    expect(configs.producer!.cache).toEqual({ url: 'https://cache.example.com', publicKeys: ['ci-1:AAAA'], secretKeyFile: '/run/secrets/ci.sk', push: true });
+    expect(configs.consumer!.cache).toEqual({ url: 's3://ci-cache?region=eu-west-1', publicKeys: ['ci-1:AAAA'], credentialsFile: '/run/secrets/aws', push: false });
+  });
+
   it('refuses a declared runner of a daemon that is not there', async () => {
     const message = await provisionError({ declaredRunners: { ci: { daemon: 'nope', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/t' } } });
     expect(message).toContain('services.nix-runner.runners: ci name a daemon that services.nix-runner.daemons does not have');
