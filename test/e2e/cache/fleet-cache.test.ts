@@ -81,6 +81,16 @@ describe.skipIf(skipE2E)('a fleet sharing one signed binary cache (file://)', ()
     }
   });
 
+  it('a path a job added (nix-store --add) is not uploaded; what the daemon builds next is', async () => {
+    const added = await runJob(a.job, ['echo e2e-added-$RANDOM$RANDOM > /tmp/e2e-added', 'echo "e2e-added-path $(nix-store --add /tmp/e2e-added)"']);
+    const path = /^e2e-added-path (\/nix\/store\/\S+)$/m.exec(added.stdout)?.[1];
+    expect(path, added.stdout + added.stderr).toBeTruthy();
+    const next = buildOf(await runJob(a.job, ['e2e_build after-add "$E2E_EXPR"'], { E2E_EXPR: plainDerivation(a.probe.busybox, 'e2e-after-add') }), 'after-add');
+    expect(next.exitCode, next.log.join('\n')).toBe(0);
+    await narinfo(cache, next.out);
+    await expect(readFile(join(cache, `${path!.slice(11, 43)}.narinfo`))).rejects.toThrow();
+  });
+
   it("a job cannot upload: the cache is read-only in its container, and it cannot read the daemon's secret key", async () => {
     const script = [
       `try read-key 'cat /etc/nix-runner/cache-secret-key'`,
