@@ -126,7 +126,6 @@ async function daemonInputs(engine: EngineClient, settings: ProvisionSettings, i
   // an image carries its nix's own settings in /etc/nix/nix.conf; the base image has none
   const nixSettings = fromHost ? { ...(await nixPackageSettings(nixPath)), ...settings.nixSettings } : settings.nixSettings;
   const cache = settings.cache && (await daemonCache(settings.cache));
-  if (cache?.directory) await mkdir(cache.directory, { recursive: true });
   return {
     daemon: settings.daemon,
     imageId: id,
@@ -148,6 +147,8 @@ async function daemonStep(engine: EngineClient, inputs: DaemonInputs & { supply:
   if (dryRun) return { outcome: plan.outcome(plan.current ? 'replaced' : 'created', plan.current?.id) };
   // an id of its own, never one an earlier generation had (its socket may still be mounted)
   const generation = newGenerationId();
+  // a file:// cache is a host directory the daemon mounts: the engine refuses a bind of one that is missing
+  if (inputs.cache?.directory) await mkdir(inputs.cache.directory, { recursive: true });
   const { volumes, freshDb } = await ensureDaemonVolumes(engine, inputs.daemon, generation);
   const filled = await fillStore(engine, inputs, { volumes, repair: plan.repair, ...(plan.current ? { current: plan.current } : {}), freshDb }, logger);
   return startGeneration(engine, inputs, plan, { generation, filled, socketVolume: volumes.socket }, { logger });
