@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { engineTimeouts } from '../engine/engine-timeouts.js';
 import { UserError } from '../errors.js';
 import type { BuildResult, BuildSource } from '../image/build-image.js';
+import type { JobImageResult } from '../image/build-job-image.js';
+import { DEFAULT_DAEMON } from '../config/defaults.js';
 import { createLoadProgress, formatBytes, nullProgress } from '../image/load-progress.js';
 import { engineConnectTimeoutOption, engineTimeoutOption, type EngineTimeoutFlags } from './engine-options.js';
 import { runCommand } from './run-command.js';
@@ -77,6 +79,54 @@ function buildCommand(): Command {
     });
 }
 
+interface JobFlags extends EngineTimeoutFlags {
+  tag: string;
+  output?: string;
+  load?: boolean;
+  daemon: string;
+  dockerHost?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function renderJobImage(result: JobImageResult): string {
+  const what = result.action === 'written' ? `wrote ${result.file}` : result.action === 'present' ? `${result.ref} is in the engine already` : `loaded ${result.ref}`;
+  const lines = [`${what} (${result.id.slice(7, 19)}): ${formatBytes(result.imageBytes)} of image for ${result.closurePaths} store paths`];
+  if (result.delivered) lines.push(`  store   ${result.delivered.paths > 0 ? `${result.delivered.paths} paths sent to ${result.daemon} (${formatBytes(result.delivered.bytes)})` : `${result.daemon} had every path`}, rooted as ${result.profile}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function jobCommand(): Command {
+  return new Command('job')
+    .description(
+      'A job image whose only content is a small root (bin/ as symlinks into the given store paths, /etc, /tmp): its\n' +
+        'closure lives in the shared store every attached job mounts. --load loads it (a few KB) and sends the closure\n' +
+        "paths the daemon's store lacks into it, rooted there so that no GC removes them. The same paths give the same image id.",
+    )
+    .argument('<paths...>', 'store paths (or paths inside one), or flake installables that nix build makes one of')
+    .requiredOption('--tag <ref>', 'the image reference, e.g. ci/base:1')
+    .addOption(new Option('-o, --output <file>', 'write a docker-archive file').conflicts('load'))
+    .option('--load', "load it into the engine, and put its closure into the daemon's store")
+    .option('--daemon <name>', 'the daemon whose store holds the closure (--load)', DEFAULT_DAEMON)
+    .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .addOption(engineTimeoutOption())
+    .addOption(engineConnectTimeoutOption())
+    .option('--json', 'print one JSON object on stdout: ok, ref, id, action, imageBytes, roots, closurePaths, delivered, profile')
+    .option('-v, --verbose', 'log each step and engine call')
+    .addHelpText('after', exitCodesHelp(['engine', 'image', 'daemon', 'nix']))
+    .exitOverride()
+    .action(async (paths: string[], flags: JobFlags) => {
+      process.exitCode = await runCommand(
+        flags,
+        async (logger) => {
+          const { buildJobImage } = await import('../image/build-job-image.js');
+          return buildJobImage(paths, { tag: flags.tag, ...(flags.output ? { output: flags.output } : {}), load: flags.load ?? false, daemon: flags.daemon, ...(flags.dockerHost ? { dockerHost: flags.dockerHost } : {}), timeouts: engineTimeouts(flags), logger });
+        },
+        renderJobImage,
+      );
+    });
+}
+
 export function imageCommand(): Command {
-  return new Command('image').description('Daemon images: build them, as provision does.').addCommand(buildCommand());
+  return new Command('image').description('Images: the daemon image provision uses (build), and job images whose content is in the shared store (job).').addCommand(buildCommand()).addCommand(jobCommand());
 }

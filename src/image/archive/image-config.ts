@@ -44,7 +44,8 @@ export function manifestJson(configName: string, repoTag: string, layerNames: st
   return JSON.stringify([{ Config: configName, RepoTags: [repoTag], Layers: layerNames }]);
 }
 
-function canonicalJson(value: unknown): string {
+/** JSON with sorted keys and no whitespace: the same value always gives the same bytes (an image id). */
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
     const entries = Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -19,7 +19,8 @@ type HeaderInput = Partial<Header> & Pick<Header, 'name'>;
 
 export type LayerEntry =
   | { type: 'directory'; name: string; mode: number }
-  | { type: 'file'; name: string; mode: number; content: string };
+  | { type: 'file'; name: string; mode: number; content: string }
+  | { type: 'symlink'; name: string; target: string };
 
 /** What one layer holds: store paths (by base name) read from `storeDir`, or fixed entries. */
 export type LayerContent = { kind: 'store'; storeDir: string; names: string[] } | { kind: 'fixed'; entries: LayerEntry[] };
@@ -53,6 +54,7 @@ async function addEntry(pack: Pack, header: HeaderInput, content?: Uint8Array | 
 async function packFixed(pack: Pack, entries: LayerEntry[]): Promise<void> {
   for (const entry of entries) {
     if (entry.type === 'directory') await addEntry(pack, { name: dirName(entry.name), type: 'directory', mode: entry.mode });
+    else if (entry.type === 'symlink') await addEntry(pack, { name: entry.name, type: 'symlink', mode: 0o777, linkname: entry.target });
     else await addEntry(pack, { name: entry.name, type: 'file', mode: entry.mode }, Buffer.from(entry.content));
   }
 }

@@ -1,0 +1,90 @@
+import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findStoreShell } from '../../../src/smoke/find-store-shell.js';
+import { runCli } from '../support/cli.js';
+import { requireEngine, skipE2E } from '../support/engine.js';
+import { scratchDir } from '../support/scratch.js';
+import { plainDerivation } from '../security/support/attack-derivation.js';
+import { buildOf, runJob, type JobTarget } from '../security/support/attack-job.js';
+import { provisionSecurityDaemon, removeSecurityDaemons, RUNNER, type SecurityDaemon } from '../security/support/security-daemon.js';
+
+interface JobImageJson {
+  ok: boolean;
+  ref: string;
+  id: string;
+  action: string;
+  imageBytes: number;
+  roots: string[];
+  closurePaths: number;
+  delivered?: { paths: number; bytes: number };
+  profile?: string;
+}
+
+// A job image made of symlinks into the shared store: the image holds a few KB, the daemon's store the rest.
+describe.skipIf(skipE2E)('job images from the shared store (nix-runner image job)', () => {
+  const tag = `nix-runner/e2e-job-${process.pid}:1`;
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let d: SecurityDaemon;
+  let tool: string;
+  let shell: string;
+  let made: JobImageJson;
+  let target: JobTarget;
+
+  const imageJob = (...args: string[]) => runCli(['image', 'job', ...args, '--tag', tag, '--load', '--daemon', d.daemon, '--json']);
+  const valid = async (path: string) => (await requireEngine().exec(d.daemon, [`${d.probe.nix}/bin/nix-store`, '--check-validity', path])).exitCode === 0;
+
+  beforeAll(async () => {
+    scratch = await scratchDir('nix-runner-job-image-');
+    d = await provisionSecurityDaemon('e2e-jobimg');
+    const found = await findStoreShell(requireEngine(), d.daemon, d.probe.nix);
+    shell = found.storePath;
+    // a synthetic tool: a store path that is in the host's store only, until the image's closure is delivered
+    const dir = join(scratch.dir, `e2e-tool-${process.pid}`);
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    await writeFile(join(dir, 'bin', 'e2e-tool'), `#!${found.storePath}/${found.program}${found.program.endsWith('busybox') ? ' sh' : ''}\necho e2e-tool-ran-${process.pid}\n`);
+    await chmod(join(dir, 'bin', 'e2e-tool'), 0o555);
+    tool = (await execa('nix-store', ['--add', dir])).stdout.trim();
+    target = { engine: requireEngine(), runnerConfig: d.runnerConfig, runner: RUNNER, image: tag };
+  });
+
+  afterAll(async () => {
+    await requireEngine().removeImage(tag);
+    await removeSecurityDaemons();
+    await scratch?.remove();
+  });
+
+  it('loads an image of a few KB and sends the closure paths the daemon lacks into its store, rooted', async () => {
+    expect(await valid(tool)).toBe(false);
+    const result = await imageJob(shell, d.probe.nix, tool);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    made = result.json as unknown as JobImageJson;
+    expect(made).toMatchObject({ ok: true, ref: tag, action: 'loaded', roots: [shell, d.probe.nix, tool] });
+    expect(made.imageBytes).toBeLessThan(64 * 1024);
+    expect(made.delivered!.paths).toBeGreaterThanOrEqual(2);
+    expect(made.profile).toMatch(/^\/nix\/var\/nix\/gcroots\/nix-runner\/job-image-/);
+    expect(await valid(tool)).toBe(true);
+    expect((await requireEngine().inspectImage(tag))?.id).toBe(made.id);
+  });
+
+  it('a job on it runs the tool and nix-build through the daemon', async () => {
+    const expression = plainDerivation(d.probe.busybox, 'e2e-jobimg');
+    const job = await runJob(target, [`e2e-tool`, 'e2e_build jobimg "$E2E_EXPR"'], { E2E_EXPR: expression });
+    expect(job.stdout).toContain(`e2e-tool-ran-${process.pid}`);
+    expect(buildOf(job, 'jobimg'), job.stdout + job.stderr).toMatchObject({ exitCode: 0, built: true });
+  });
+
+  it('the same paths give the same image: nothing loaded or sent again', async () => {
+    const again = await imageJob(shell, d.probe.nix, tool);
+    expect(again.json).toMatchObject({ ok: true, action: 'present', id: made.id, delivered: { paths: 0 } });
+  });
+
+  it("nix-runner gc and a job's own GC keep the image's closure", async () => {
+    const gc = await runCli(['gc', '--daemon', d.daemon, '--max-age', '0', '--json']);
+    expect(gc.exitCode, gc.stdout + gc.stderr).toBe(0);
+    const jobGc = await runJob(target, ['nix-store --gc >/dev/null 2>&1 || true', 'e2e-tool']);
+    expect(jobGc.stdout).toContain(`e2e-tool-ran-${process.pid}`);
+    expect(await valid(tool)).toBe(true);
+  });
+});
