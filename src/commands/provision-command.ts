@@ -75,6 +75,11 @@ export function renderProvision(result: ProvisionResult): string {
     `  builds  as build users${d.sandbox ? ', in the sandbox' : ''}; at most ${d.limits.pids} processes, ${formatBytes(d.limits.memoryBytes)} memory${d.rootsBuilds === false ? '; NOT rooted (no shell in the daemon): a job\'s GC can remove them' : ''}`,
     ...(d.reason ? [`  why     ${d.reason}`] : []),
     `  runners ${result.runners.join(', ') || '(every docker runner)'} in ${result.runnerConfig.path} (${result.runnerConfig.changed ? 'updated' : 'unchanged'})`,
+    ...(result.jobImages
+      ? [
+          `  images  ${result.jobImages.images.map((job) => `${job.tag} (${job.action}${job.delivered.paths > 0 ? `, ${job.delivered.paths} store paths sent` : ''})`).join(', ') || 'no job images'}${result.jobImages.released.length > 0 ? `; released ${result.jobImages.released.join(', ')}` : ''}`,
+        ]
+      : []),
   ];
   if (result.leftovers.length > 0) lines.push(`  removed leftovers of killed runs: ${result.leftovers.join(', ')}`);
   if (result.dryRun && result.runnerConfig.diff) lines.push(result.runnerConfig.diff.trimEnd());

@@ -109,6 +109,14 @@ export const provisionSettingsSchema = z
      * removed. Absent (e.g. a run by hand without --config): the runners declared earlier stay as they are.
      */
     declaredRunners: z.array(declaredRunnerSchema).optional(),
+    /**
+     * Job images whose content lives in the shared store (image/job-image.ts): provision builds what
+     * changed, loads it, and roots its closure in the daemon; images no longer declared are released.
+     * Absent: job images made earlier stay as they are.
+     */
+    jobImages: z
+      .array(z.object({ tag: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/, 'an image reference, e.g. ci/base:1'), paths: z.array(z.string().min(1)).min(1) }).strict())
+      .optional(),
     /** A binary cache shared with other hosts (see binaryCacheSchema). */
     cache: binaryCacheSchema.optional(),
     /** Engine address; default: DOCKER_HOST, else the local socket. */

@@ -27,6 +27,7 @@ import { applyRunnerConfig } from '../runner-config/apply.js';
 import { readDeclaredRunners } from '../runner-config/read-declarations.js';
 import { jobSettings } from './job-settings.js';
 import { withProvisionLock } from './provision-lock.js';
+import { syncJobImages, type JobImagesResult } from './job-images-step.js';
 
 export interface ProvisionResult {
   ok: true;
@@ -40,6 +41,8 @@ export interface ProvisionResult {
   leftovers: string[];
   /** What the trust model cannot hold with these settings (trust-warnings.ts). */
   warnings: string[];
+  /** The declared job images (jobImages), and the profiles of images no longer declared, released. */
+  jobImages?: JobImagesResult;
 }
 
 // In a dry run whose image is not loaded yet, its nix is unknown: the diff shows this in its place.
@@ -177,8 +180,13 @@ async function provisionSteps(
 
   const nix = daemon?.nix ?? image.nixPath;
   if (nix === undefined && !dryRun) throw new Error(`the nix store path of ${image.ref} is unknown`);
-  const written = await commitDaemon(pending, () => runnerConfig.write(nix ?? UNKNOWN_NIX, { dryRun, ...(pending ? { beforeRename: pending.swap } : {}) }));
-  const changed = image.action !== 'present' || daemonResult.action !== 'unchanged' || written.changed || leftovers.length > 0;
+  const { written, jobImages } = await commitDaemon(pending, async () => {
+    // before config.toml names them: the images and their closures are in place once runners may use them
+    const images = settings.jobImages && !dryRun && daemon?.id ? await syncJobImages(engine, { id: daemon.id, nix: daemon.nix, name: settings.daemon }, settings.jobImages, logger) : undefined;
+    return { written: await runnerConfig.write(nix ?? UNKNOWN_NIX, { dryRun, ...(pending ? { beforeRename: pending.swap } : {}) }), jobImages: images };
+  });
+  const imagesChanged = jobImages !== undefined && (jobImages.released.length > 0 || jobImages.images.some((job) => job.action === 'loaded' || job.delivered.paths > 0));
+  const changed = image.action !== 'present' || daemonResult.action !== 'unchanged' || written.changed || leftovers.length > 0 || imagesChanged;
   const warnings = trustWarnings(settings);
   for (const warning of warnings) logger.warn(warning);
   return {
@@ -191,5 +199,6 @@ async function provisionSteps(
     runnerConfig: { path: written.path, changed: written.changed, diff: written.diff },
     leftovers,
     warnings,
+    ...(jobImages ? { jobImages } : {}),
   };
 }

@@ -88,3 +88,58 @@ describe.skipIf(skipE2E)('job images from the shared store (nix-runner image job
     expect(await valid(tool)).toBe(true);
   });
 });
+
+// provision's jobImages: the declared images built, loaded and rooted; one no longer declared released.
+describe.skipIf(skipE2E)('job images declared in the settings (jobImages)', () => {
+  const tag = `nix-runner/e2e-declared-job-${process.pid}:1`;
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let d: SecurityDaemon;
+  let tool: string;
+  let roots: string[];
+
+  const provisionWith = async (images: { tag: string; paths: string[] }[]) => {
+    const settings = join(scratch.dir, 'settings.json');
+    await writeFile(settings, JSON.stringify({ jobImages: images }));
+    const result = await d.provision('--config', settings, '--json');
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    return result.json as unknown as { changed: boolean; jobImages: { images: { tag: string; action: string; delivered: { paths: number } }[]; released: string[] } };
+  };
+  const valid = async (path: string) => (await requireEngine().exec(d.daemon, [`${d.probe.nix}/bin/nix-store`, '--check-validity', path])).exitCode === 0;
+
+  beforeAll(async () => {
+    scratch = await scratchDir('nix-runner-declared-job-');
+    d = await provisionSecurityDaemon('e2e-jobdecl');
+    const found = await findStoreShell(requireEngine(), d.daemon, d.probe.nix);
+    const dir = join(scratch.dir, `e2e-declared-tool-${process.pid}`);
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    await writeFile(join(dir, 'bin', 'e2e-declared-tool'), `#!${found.storePath}/${found.program}${found.program.endsWith('busybox') ? ' sh' : ''}\necho e2e-declared-ran\n`);
+    await chmod(join(dir, 'bin', 'e2e-declared-tool'), 0o555);
+    tool = (await execa('nix-store', ['--add', dir])).stdout.trim();
+    roots = [found.storePath, d.probe.nix, tool];
+  });
+
+  afterAll(async () => {
+    await requireEngine().removeImage(tag);
+    await removeSecurityDaemons();
+    await scratch?.remove();
+  });
+
+  it('provision loads a declared image and puts its closure into the store; again, it changes nothing', async () => {
+    const first = await provisionWith([{ tag, paths: roots }]);
+    expect(first.jobImages.images).toMatchObject([{ tag, action: 'loaded' }]);
+    expect(await valid(tool)).toBe(true);
+    const job = await runJob({ engine: requireEngine(), runnerConfig: d.runnerConfig, runner: RUNNER, image: tag }, ['e2e-declared-tool']);
+    expect(job.stdout).toContain('e2e-declared-ran');
+    const again = await provisionWith([{ tag, paths: roots }]);
+    expect(again).toMatchObject({ changed: false, jobImages: { images: [{ tag, action: 'present', delivered: { paths: 0 } }], released: [] } });
+  });
+
+  it('an image no longer declared is released: the next gc may remove its closure', async () => {
+    const released = await provisionWith([]);
+    expect(released.jobImages.released).toEqual([expect.stringMatching(/job-image-nix-runner_e2e-declared-job-/)]);
+    const gc = await runCli(['gc', '--daemon', d.daemon, '--max-age', '0', '--json']);
+    expect(gc.exitCode, gc.stdout + gc.stderr).toBe(0);
+    expect(await valid(tool)).toBe(false);
+    expect((await provisionWith([])).jobImages.released).toEqual([]);
+  });
+});
