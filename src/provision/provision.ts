@@ -78,7 +78,11 @@ function runnerConfigStep(settings: ProvisionSettings, declared: Awaited<ReturnT
       runners: settings.runners,
       declared,
       // the jobs' engine must be the daemon's: a runner's own host is checked, a missing one written when needed
-      managed: { ...jobSettings(settings.daemon, nix, { cache: settings.cache !== undefined }), engineHost: resolveEngineAddress(settings.dockerHost).display },
+      managed: {
+        ...jobSettings(settings.daemon, nix, { cache: settings.cache !== undefined }),
+        engineHost: resolveEngineAddress(settings.dockerHost).display,
+        ...(settings.jobImages ? { jobImageTags: settings.jobImages.map((job) => job.tag) } : {}),
+      },
       dryRun,
       logger,
       ...extra,

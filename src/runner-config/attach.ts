@@ -55,6 +55,12 @@ export function attachRunner(runner: Table, where: string, managed: ManagedSetti
     created.push('host');
   }
 
+  // a job image of the shared store is in no registry: pulling it would fail the job
+  if (typeof docker.image === 'string' && managed.jobImageTags?.includes(docker.image) && docker.pull_policy === undefined) {
+    docker.pull_policy = ['if-not-present'];
+    created.push('pull_policy');
+  }
+
   const volumesFrom = ownList(docker, 'volumes_from', `${where}: [runners.docker] volumes_from`, created);
   const addedVolumes = missingFrom(volumesFrom, managed.volumesFrom);
   docker.volumes_from = [...volumesFrom, ...addedVolumes];

@@ -60,5 +60,6 @@ function removeRecorded(runner: Table, record: ManagedRecord): void {
     if (record.created.includes('volumes_from') && volumesFrom.length === 0) delete docker.volumes_from;
   }
   if (record.created.includes('host')) delete docker.host;
+  if (record.created.includes('pull_policy')) delete docker.pull_policy;
   if (record.created.includes('docker') && Object.keys(docker).length === 0) delete runner.docker;
 }

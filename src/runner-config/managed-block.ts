@@ -5,7 +5,7 @@ export const BLOCK_START = '# >>> nix-runner managed block: do not edit >>>';
 export const BLOCK_END = '# <<< nix-runner managed block <<<';
 const RECORD_PREFIX = '# nix-runner ';
 
-const createdKey = z.enum(['docker', 'volumes_from', 'environment', 'pre_build_script', 'host']);
+const createdKey = z.enum(['docker', 'volumes_from', 'environment', 'pre_build_script', 'host', 'pull_policy']);
 export type CreatedKey = z.output<typeof createdKey>;
 
 /** What nix-runner added besides the block itself, so that detaching removes exactly that. */

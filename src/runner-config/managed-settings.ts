@@ -14,4 +14,9 @@ export interface ManagedSettings {
    * engine is refused. Undefined: not checked.
    */
   engineHost?: string;
+  /**
+   * Tags of nix-runner job images: a runner whose default image is one gets `pull_policy =
+   * ["if-not-present"]` when it has none (such an image is in no registry; "always" would fail).
+   */
+  jobImageTags?: string[];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { attachRunners } from '../../../src/runner-config/attach.js';
+import { detachRunners } from '../../../src/runner-config/detach.js';
 import { parseRunnerConfig, serializeRunnerConfig } from '../../../src/runner-config/toml/document.js';
 import { BLOCK_END, BLOCK_START } from '../../../src/runner-config/managed-block.js';
 import { sameMeaning } from '../../../src/runner-config/toml/toml-values.js';
@@ -141,3 +142,24 @@ describe('attachRunners', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('runners whose default image is a job image', () => {
+  const tagged = (pullPolicy?: string) =>
+    parseRunnerConfig(
+      `[[runners]]\nname = "a"\nexecutor = "docker"\n[runners.docker]\nimage = "ci/base:1"\n${pullPolicy ? `pull_policy = ${pullPolicy}\n` : ''}`,
+      'c.toml',
+    );
+  const managedWith = managedSettings({ jobImageTags: ['ci/base:1'] });
+
+  it('get pull_policy if-not-present (the image is in no registry), taken back on detach', () => {
+    const attached = attachRunners(tagged(), ['a'], managedWith);
+    expect(runner(attached, 'a').docker.pull_policy).toEqual(['if-not-present']);
+    expect(runner(attachRunners(attached, ['a'], managedWith), 'a').docker.pull_policy).toEqual(['if-not-present']);
+    expect(runner(detachRunners(attached, 'nix-daemon'), 'a').docker.pull_policy).toBeUndefined();
+  });
+
+  it("keep a pull_policy of their own, and others' images are not touched", () => {
+    expect(runner(attachRunners(tagged('["never"]'), ['a'], managedWith), 'a').docker.pull_policy).toEqual(['never']);
+    expect(runner(attachRunners(tagged(), ['a'], managedSettings()), 'a').docker.pull_policy).toBeUndefined();
+  });
+});
