@@ -77,6 +77,7 @@ let
         pidsLimit
         memoryLimit
         cache
+        jobImages
         ;
     }) cfg.daemons;
   };
@@ -275,6 +276,33 @@ let
           the provisioner writes them to a root-only nix.conf inside the daemon container.
           `build-users-group`, `trusted-users`, `post-build-hook` and `sandbox` are nix-runner's
           own. These values end up in the Nix store: put no secret here.
+        '';
+      };
+      jobImages = mkOption {
+        type = types.nullOr (
+          types.listOf (
+            types.submodule {
+              options = {
+                tag = mkOption {
+                  type = types.str;
+                  example = "ci/base:1";
+                  description = "The image reference jobs name in `image:`.";
+                };
+                paths = mkOption {
+                  type = types.listOf (types.either types.package types.str);
+                  example = literalExpression "[ pkgs.bashInteractive pkgs.coreutils pkgs.git ]";
+                  description = "Packages (or store paths, or flake installables) whose bin/ the image links to.";
+                };
+              };
+            }
+          )
+        );
+        default = null;
+        description = ''
+          Job images whose content lives in this daemon's shared store: a few KB each (bin/ as symlinks
+          into the packages). Each provision loads the ones that changed and roots their closures; one
+          removed from the list is released. Runners whose default image is one get
+          `pull_policy = ["if-not-present"]`. `null`: job images made by hand are left as they are.
         '';
       };
       cache = mkOption {

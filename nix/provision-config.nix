@@ -5,6 +5,7 @@
 {
   # <name> = { image ? { }, runners ? [ ], settings ? { }, sandbox ? false, pidsLimit ? null, memoryLimit ? null, cache ? null };
   # cache = { url, publicKeys ? [ ], secretKeyFile ? null, credentialsFile ? null, push ? false }
+  # jobImages = [ { tag, paths = [ package or store path or installable … ] } ]
   # image = { ref | archive | storePath | flake }
   daemons ? {
     nix-daemon = { };
@@ -149,6 +150,17 @@ let
     // (if (daemon.pidsLimit or null) == null then { } else { inherit (daemon) pidsLimit; })
     // (if (daemon.memoryLimit or null) == null then { } else { inherit (daemon) memoryLimit; })
     // (if (daemon.cache or null) == null then { } else { cache = cacheConfig daemon.cache; })
+    // (
+      if (daemon.jobImages or null) == null then
+        { }
+      else
+        {
+          jobImages = map (job: {
+            inherit (job) tag;
+            paths = map toString job.paths;
+          }) daemon.jobImages;
+        }
+    )
     // imageSource name (daemon.image or { })
     // (if dockerHost == null then { } else { inherit dockerHost; })
     // (if engineTimeout == null then { } else { inherit engineTimeout; });

@@ -97,6 +97,13 @@ describe.skipIf(skip)(`nix/module.nix with lib.evalModules${note}`, () => {
     expect(unsigned.failedAssertions).toEqual([expect.stringContaining('cache.push needs secretKeyFile')]);
   });
 
+  it("hands a daemon's job images to its config", async () => {
+    const jobImages = [{ tag: 'ci/base:1', paths: ['/nix/store/0c0sz7k4yc4kjn6dzq5nfd7wkq21j9b0-nix-2.24.10'] }];
+    const evaluated = await evaluate(host({ daemons: { 'nix-daemon': { jobImages } } }));
+    expect(evaluated.failedAssertions).toEqual([]);
+    expect(provisionedConfigs(evaluated)[0]!.jobImages).toEqual(jobImages);
+  });
+
   it("asserts a declared runner's token file is outside the store", async () => {
     const evaluated = await evaluate(host({ runners: { ci: { url: 'https://gitlab.example.com', tokenFile: '/nix/store/0c0sz7k4yc4kjn6dzq5nfd7wkq21j9b0-token' } } }));
     expect(evaluated.failedAssertions).toEqual([expect.stringContaining('services.nix-runner.runners: a tokenFile must be outside the Nix store')]);

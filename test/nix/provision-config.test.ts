@@ -116,6 +116,13 @@ describe.skipIf(nixTool.skip)(`nix/provision-config.nix${nixTool.note}`, () => {
     expect(configs.consumer!.cache).toEqual({ url: 's3://ci-cache?region=eu-west-1', publicKeys: ['ci-1:AAAA'], credentialsFile: '/run/secrets/aws', push: false });
   });
 
+  it("hands over a daemon's job images, their paths as strings", async () => {
+    const configs = await provisionConfigs({ daemons: { 'nix-daemon': { jobImages: [{ tag: 'ci/base:1', paths: [nixStorePath, 'path:/srv/ci#tools'] }] } } });
+    expectValid(configs['nix-daemon']);
+    expect(configs['nix-daemon']!.jobImages).toEqual([{ tag: 'ci/base:1', paths: [nixStorePath, 'path:/srv/ci#tools'] }]);
+    expect((await provisionConfigs({}))['nix-daemon']).not.toHaveProperty('jobImages');
+  });
+
   it('refuses a declared runner of a daemon that is not there', async () => {
     const message = await provisionError({ declaredRunners: { ci: { daemon: 'nope', url: 'https://gitlab.example.com', tokenFile: '/run/secrets/t' } } });
     expect(message).toContain('services.nix-runner.runners: ci name a daemon that services.nix-runner.daemons does not have');
