@@ -5,7 +5,7 @@ import type { EngineClient } from '../engine/engine-client.js';
 import { UserError } from '../errors.js';
 import { jobImageArchive, planJobImage } from '../image/job-image.js';
 import type { Logger } from '../log.js';
-import { JOB_IMAGE_PROFILE_PREFIX, ROOTS_DIR } from '../names/daemon-names.js';
+import { JOB_IMAGE_PROFILE_PREFIX, LABEL_JOB_IMAGE, ROOTS_DIR } from '../names/daemon-names.js';
 import { readTar } from '../tar/read-tar.js';
 
 export interface JobImageOutcome {
@@ -76,4 +76,25 @@ export async function syncJobImages(
     released.push(profile);
   }
   return { images, released };
+}
+
+/**
+ * A job image works only where the daemon's store holds its closure: for each attached runner whose
+ * default image is a job image (its label names the store path that roots it), a warning when this
+ * daemon's store lacks it (e.g. the image was made for another daemon).
+ */
+export async function jobImageWarnings(engine: EngineClient, daemon: { id: string; nix: string; name: string }, runnerImages: { runner: string; image?: string }[]): Promise<string[]> {
+  // one look per image, however many runners use it
+  const byImage = new Map<string, string[]>();
+  for (const { runner, image } of runnerImages) if (image) byImage.set(image, [...(byImage.get(image) ?? []), runner]);
+  const warnings: string[] = [];
+  for (const [image, runners] of byImage) {
+    const roots = (await engine.inspectImage(image))?.labels[LABEL_JOB_IMAGE];
+    if (!roots) continue;
+    const check = await engine.exec(daemon.id, [`${daemon.nix}/bin/nix-store`, '--check-validity', roots]);
+    if (check.exitCode !== 0) {
+      warnings.push(`${runners.join(', ')}: default image ${image} is a job image whose closure is not in ${daemon.name}'s store, so its jobs fail; declare it in jobImages or run nix-runner image job --load --daemon ${daemon.name}`);
+    }
+  }
+  return warnings;
 }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { ProvisionSettings } from '../config/schema.js';
 import { cacheNixSettings, daemonCache } from '../daemon/binary-cache.js';
 import type { DaemonOutcome } from '../daemon/daemon-outcome.js';
-import { newGenerationId } from '../names/daemon-names.js';
+import { LABEL_JOB_IMAGE, newGenerationId } from '../names/daemon-names.js';
 import { ensureDaemonVolumes } from '../daemon/ensure-volumes.js';
 import { fillStore, type StoreSupply } from '../daemon/fill-store.js';
 import { planDaemon } from '../daemon/plan-daemon.js';
@@ -27,7 +27,8 @@ import { applyRunnerConfig } from '../runner-config/apply.js';
 import { readDeclaredRunners } from '../runner-config/read-declarations.js';
 import { jobSettings } from './job-settings.js';
 import { withProvisionLock } from './provision-lock.js';
-import { syncJobImages, type JobImagesResult } from './job-images-step.js';
+import { jobImageWarnings, syncJobImages, type JobImagesResult } from './job-images-step.js';
+import { runnerImages } from '../runner-config/runner-images.js';
 
 export interface ProvisionResult {
   ok: true;
@@ -191,7 +192,10 @@ async function provisionSteps(
   });
   const imagesChanged = jobImages !== undefined && (jobImages.released.length > 0 || jobImages.images.some((job) => job.action === 'loaded' || job.delivered.paths > 0));
   const changed = image.action !== 'present' || daemonResult.action !== 'unchanged' || written.changed || leftovers.length > 0 || imagesChanged;
-  const warnings = trustWarnings(settings);
+  // only when the engine has job images at all: config.toml is not read again for nothing
+  const checkImages = !dryRun && daemon?.id !== undefined && (await engine.listImageIds({ label: [LABEL_JOB_IMAGE] })).length > 0;
+  const imageWarnings = checkImages ? await jobImageWarnings(engine, { id: daemon!.id!, nix: daemon!.nix, name: settings.daemon }, await runnerImages(written.path, written.runners)) : [];
+  const warnings = [...trustWarnings(settings), ...imageWarnings];
   for (const warning of warnings) logger.warn(warning);
   return {
     ok: true,

@@ -114,8 +114,11 @@ describe.skipIf(skipE2E)('a fleet sharing one signed binary cache over HTTP, whi
   const expressions = new Map<string, string>();
   const build = async (host: SecurityDaemon, label: string) => {
     if (!expressions.has(label)) expressions.set(label, plainDerivation(host.probe.busybox, `e2e-http-${label}`));
-    const job = await runJob(host.job, [`e2e_build ${label} "$E2E_EXPR"`], { E2E_EXPR: expressions.get(label)! });
-    return buildOf(job, label);
+    const once = async () => buildOf(await runJob(host.job, [`e2e_build ${label} "$E2E_EXPR"`], { E2E_EXPR: expressions.get(label)! }), label);
+    const first = await once();
+    // A narinfo query that fails fails the build on nix 2.8 (see below), and on Podman the network's
+    // gateway was once seen not to answer for ~30 s: reads are not what these tests are about, once more.
+    return first.exitCode !== 0 && first.log.some((line) => /unable to download .*\.narinfo/.test(line)) ? once() : first;
   };
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,5 +141,14 @@ describe.skipIf(skipE2E)('job images declared in the settings (jobImages)', () =
     expect(gc.exitCode, gc.stdout + gc.stderr).toBe(0);
     expect(await valid(tool)).toBe(false);
     expect((await provisionWith([])).jobImages.released).toEqual([]);
+  });
+
+  it("says so when a runner's default image is a job image whose closure the daemon's store lacks", async () => {
+    // the image is still in the engine, its closure released and collected above
+    const text = await readFile(d.runnerConfig, 'utf8');
+    await writeFile(d.runnerConfig, text.replace('image = "debian:bookworm"', `image = "${tag}"`));
+    const result = await d.provision('--json');
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.json.warnings).toContainEqual(expect.stringMatching(new RegExp(`^${RUNNER}: default image ${tag.replace(/[/.]/g, '\\$&')} is a job image whose closure is not in`)));
   });
 });
