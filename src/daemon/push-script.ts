@@ -5,10 +5,13 @@ import { BUILDS_PROFILE, ROOTS_DIR } from '../names/daemon-names.js';
 export const PUSH_SCRIPT = `${NIX_CONF_DIR}/cache-push`;
 /** The newest builds-profile generation already uploaded: in the roots volume, so it outlives daemon generations. */
 export const PUSH_STATE = `${ROOTS_DIR}/push-state`;
-const PUSH_LOCK = '/tmp/nix-runner-push.pid';
+// The uploader's files live in the root-only NIX_CONF_DIR, never in /tmp: without the sandbox a builder
+// (a build user) shares the daemon's /tmp, and could plant a pid that stops uploads or a symlink that
+// root's uploader would write through.
+const PUSH_LOCK = `${NIX_CONF_DIR}/push.pid`;
 // Set by a build while an upload round runs: one more round then, so that its outputs are not left waiting.
-const PUSH_AGAIN = '/tmp/nix-runner-push.again';
-export const PUSH_LOG = '/tmp/nix-runner-push.log';
+const PUSH_AGAIN = `${NIX_CONF_DIR}/push.again`;
+export const PUSH_LOG = `${NIX_CONF_DIR}/push.log`;
 
 /** A shell command line that starts the uploader in the background: the caller (a build's hook) never waits for it. */
 export function startPushCommand(): string {
@@ -22,7 +25,7 @@ export function startPushCommand(): string {
  * stops, and the next build or provision tries again: nothing is lost, builds never wait. Shell built-ins and nix only: the daemon's only shell may be a minimal busybox.
  */
 export function pushScript(shell: string[], nixPath: string, url: string): string {
-  const generations = '/tmp/nix-runner-push.generations';
+  const generations = `${NIX_CONF_DIR}/push.generations`;
   return [
     `#!${shell.join(' ')}`,
     'set -f',

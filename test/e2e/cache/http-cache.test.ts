@@ -96,7 +96,7 @@ async function narinfo(root: string, path: string, timeoutMs = 60_000, uploader?
     const text = await readFile(file, 'utf8').catch(() => undefined);
     if (text !== undefined) return text;
     if (Date.now() > deadline) {
-      const log = uploader ? (await uploader.probe.sh('cat /tmp/nix-runner-push.log; cat /nix/var/nix/gcroots/nix-runner/push-state')).stdout : '';
+      const log = uploader ? (await uploader.probe.sh('cat /etc/nix-runner/push.log; cat /nix/var/nix/gcroots/nix-runner/push-state')).stdout : '';
       throw new Error(`${path} did not reach the HTTP cache in ${timeoutMs / 1000}s; the uploader's log:\n${log}`);
     }
   }
