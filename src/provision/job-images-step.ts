@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ProvisionSettings } from '../config/schema.js';
 import { deliverToDaemon, jobImageProfile, rootJobImage, type Delivered } from '../daemon/job-image-roots.js';
@@ -6,7 +7,7 @@ import { UserError } from '../errors.js';
 import { jobImageArchive, planJobImage } from '../image/job-image.js';
 import type { Logger } from '../log.js';
 import { JOB_IMAGE_PROFILE_PREFIX, LABEL_JOB_IMAGE, ROOTS_DIR } from '../names/daemon-names.js';
-import { readTar } from '../tar/read-tar.js';
+import { readRootsVolume } from '../gc/daemon-roots.js';
 
 export interface JobImageOutcome {
   tag: string;
@@ -22,19 +23,15 @@ export interface JobImagesResult {
   released: string[];
 }
 
-/** The job-image profiles in the daemon's roots volume and the store path each holds (read through the engine: the daemon may have no shell). */
+/** The job-image profiles in the daemon's roots volume and the store path each holds. */
 async function jobImageProfiles(engine: EngineClient, containerId: string): Promise<{ profile: string; holds?: string }[]> {
-  const prefix = JOB_IMAGE_PROFILE_PREFIX.slice(ROOTS_DIR.length + 1);
-  const links = new Map<string, string>();
-  await readTar(await engine.copyOut(containerId, ROOTS_DIR), (header) => {
-    const name = header.name.replace(/^[^/]+\//, '');
-    if (header.type === 'symlink' && header.linkname && name.startsWith(prefix)) links.set(name, header.linkname);
-  });
+  const prefix = basename(JOB_IMAGE_PROFILE_PREFIX);
+  const { links } = await readRootsVolume(engine, containerId);
   return [...links.keys()]
-    .filter((name) => !/-\d+-link$/.test(name))
+    .filter((name) => name.startsWith(prefix) && !/-\d+-link$/.test(name))
     .map((name) => {
-      const generation = links.get(name)!;
-      return { profile: `${ROOTS_DIR}/${name}`, ...(links.has(generation) ? { holds: links.get(generation)! } : {}) };
+      const generation = links.get(name)!.target;
+      return { profile: `${ROOTS_DIR}/${name}`, ...(links.has(generation) ? { holds: links.get(generation)!.target } : {}) };
     });
 }
 

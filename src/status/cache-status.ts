@@ -1,8 +1,9 @@
 import type { EngineClient } from '../engine/engine-client.js';
 import type { ContainerInfo } from '../engine/engine-types.js';
 import { PUSH_STATE } from '../daemon/push-script.js';
-import { BUILDS_PROFILE, LABEL_CACHE, LABEL_CACHE_PUSH, ROOTS_DIR } from '../names/daemon-names.js';
-import { readTar } from '../tar/read-tar.js';
+import { basename } from 'node:path';
+import { readRootsVolume } from '../gc/daemon-roots.js';
+import { BUILDS_PROFILE, LABEL_CACHE, LABEL_CACHE_PUSH } from '../names/daemon-names.js';
 
 export interface CacheStatus {
   url: string;
@@ -21,15 +22,9 @@ export async function cacheStatus(engine: EngineClient, daemon: ContainerInfo): 
   if (!url) return undefined;
   const push = daemon.labels[LABEL_CACHE_PUSH] === 'true';
   if (!push) return { url, push };
-  const builds = `${BUILDS_PROFILE.slice(ROOTS_DIR.length + 1)}-`;
-  const state = PUSH_STATE.slice(ROOTS_DIR.length + 1);
-  const generations: number[] = [];
-  let pushed = 0;
-  await readTar(await engine.copyOut(daemon.id, ROOTS_DIR), (header, content) => {
-    const name = header.name.replace(/^[^/]+\//, '');
-    const match = new RegExp(`^${builds}(\\d+)-link$`).exec(name);
-    if (match && header.type === 'symlink') generations.push(Number(match[1]));
-    if (name === state && header.type === 'file') pushed = Number(content.toString('utf8').trim()) || 0;
-  });
+  const { links, files } = await readRootsVolume(engine, daemon.id);
+  const builds = new RegExp(`^${basename(BUILDS_PROFILE)}-(\\d+)-link$`);
+  const generations = [...links.keys()].flatMap((name) => builds.exec(name)?.[1] ?? []).map(Number);
+  const pushed = Number(files.get(basename(PUSH_STATE))?.trim()) || 0;
   return { url, push, waiting: generations.filter((generation) => generation > pushed).length };
 }
