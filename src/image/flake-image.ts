@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
+import { buildFailure } from '../nix-cli/build-failure.js';
 import { rootBuildOptions, runNix } from '../nix-cli/nix-tool.js';
 import { IMAGE_REPO } from './image-tag.js';
 import type { ResolvedImage } from './resolved-image.js';
@@ -23,14 +24,6 @@ export async function buildFlake(flakeRef: string): Promise<string> {
   const out = parseBuildJson(json);
   if (!out) throw new UserError('image', `nix build ${flakeRef} gave no output path`, 'the flake output must be a derivation that builds a docker image');
   return out;
-}
-
-/** nix's first `error:` line, with the builder's last log line when there is one. */
-export function buildFailure(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((line) => line.trim());
-  const error = lines.find((line) => line.startsWith('error:'))?.slice('error:'.length).trim().replace(/;$/, '');
-  const log = lines.filter((line) => line.startsWith('> ')).at(-1)?.slice(2);
-  return error && log ? `${error}: ${log}` : error;
 }
 
 export function parseBuildJson(json: string): string | undefined {
