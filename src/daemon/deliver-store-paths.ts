@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { basename } from 'node:path';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { VolumeMount } from '../engine/engine-types.js';
-import { errorMessage } from '../errors.js';
+import { UserError, errorMessage } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { dumpRegistration } from '../nix-cli/closure.js';
 import type { NixTools } from '../nix-cli/nix-tool.js';
@@ -78,6 +79,54 @@ export async function sendStorePaths(engine: EngineClient, containerId: string, 
 }
 
 /**
+ * Imports `paths` from this host's store into a running container's store with nix's own import:
+ * `nix-store --export` here, piped into `nix-store --import` there (as root, on its local store). nix
+ * deletes whatever is at a path that is not valid before it writes it, and registers each path with its
+ * references: a build user that made a directory where a path was about to arrive (the store is
+ * writable by the build group without the sandbox) keeps nothing of it. Returns the bytes sent.
+ */
+export async function importStorePaths(engine: EngineClient, containerId: string, nixPath: string, paths: string[], tools: NixTools = {}): Promise<number> {
+  if (paths.length === 0) return 0;
+  const exported = exportStorePaths(paths, tools);
+  const result = await engine.exec(containerId, [`${nixPath}/bin/nix-store`, '--import'], [], exported.stream).catch((error: unknown) => {
+    exported.stop();
+    throw error;
+  });
+  // an import that gave up leaves the export nobody to write to; one that took all of it lets it exit
+  if (result.exitCode !== 0) exported.stop();
+  // an export that failed on its own is the cause of an import that got half a stream
+  const failed = await exported.failure;
+  if (failed) throw deliveryError('exporting them from this host', failed);
+  if (result.exitCode !== 0) throw deliveryError('importing them', result.stderr);
+  return exported.bytes();
+}
+
+/** `nix-store --export paths` as a stream, its bytes counted; `failure`: its stderr, when it failed other than by stop(). */
+function exportStorePaths(paths: string[], tools: NixTools): { stream: NodeJS.ReadableStream; bytes: () => number; failure: Promise<string | undefined>; stop: () => void } {
+  const child = spawn(tools.binDir ? `${tools.binDir}/nix-store` : 'nix-store', ['--export', ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let bytes = 0;
+  let stderr = '';
+  let stopped = false;
+  child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const failure = new Promise<string | undefined>((resolve) => {
+    child.on('error', (error) => resolve(errorMessage(error)));
+    child.on('close', (code) => resolve(code === 0 || stopped ? undefined : stderr || `nix-store --export: exit code ${code}`));
+  });
+  const stop = () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    stopped = true;
+    child.kill();
+  };
+  return { stream: child.stdout, bytes: () => bytes, failure, stop };
+}
+
+function deliveryError(step: string, stderr: string): UserError {
+  const last = stderr.trim().split('\n').filter((line) => !line.startsWith('warning:')).at(-1) ?? 'no output';
+  return new UserError('daemon', `delivering store paths failed while ${step}: ${last}`, 'run the command again: a path not registered is sent again');
+}
+
+/**
  * Registers sent paths with the container's nix (`nix-store --load-db`, this host's registration of
  * them). It exits 0 on input it could not use (measured): the caller checks that they are valid (the
  * daemon's first round trip asks, see wait-ready.ts).
@@ -95,7 +144,7 @@ export async function registerStorePaths(engine: EngineClient, containerId: stri
  */
 async function invalidPaths(engine: EngineClient, { daemon, imageId, closure, volumes, probe }: DeliveryInput, logger: Logger): Promise<string[]> {
   if (!probe) return closure;
-  const cmd = [`${probe.nixPath}/bin/nix-store`, '--check-validity', '--print-invalid', ...closure];
+  const cmd = validityQuery(probe.nixPath, closure);
   const result =
     probe.kind === 'exec'
       ? await engine.exec(probe.containerId, cmd).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: errorMessage(error) }))
@@ -106,6 +155,18 @@ async function invalidPaths(engine: EngineClient, { daemon, imageId, closure, vo
     logger.debug(`cannot ask the store volume which paths it holds (${result.stderr.trim().split('\n').at(-1) ?? ''}): sending all ${closure.length}`);
     return closure;
   }
+  return result.stdout.split('\n').filter(Boolean);
+}
+
+function validityQuery(nixPath: string, paths: string[]): string[] {
+  return [`${nixPath}/bin/nix-store`, '--check-validity', '--print-invalid', ...paths];
+}
+
+/** The paths of `closure` a running container's store does not hold as valid, asked with its nix. */
+export async function missingFromRunning(engine: EngineClient, containerId: string, nixPath: string, closure: string[]): Promise<string[]> {
+  if (closure.length === 0) return [];
+  const result = await engine.exec(containerId, validityQuery(nixPath, closure));
+  if (result.exitCode !== 0) throw deliveryError('asking the daemon which paths it lacks', result.stderr);
   return result.stdout.split('\n').filter(Boolean);
 }
 

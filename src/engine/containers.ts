@@ -124,6 +124,7 @@ export async function listContainers(core: EngineCore, filters: Record<string, s
     id: c.Id,
     name: (c.Names[0] ?? '').replace(/^\//, ''),
     state: c.State,
+    imageId: c.ImageID,
     labels: c.Labels ?? {},
     volumes: (c.Mounts ?? []).flatMap((mount) => (mount.Type === 'volume' && mount.Name ? [mount.Name] : [])),
   }));

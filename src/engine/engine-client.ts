@@ -13,7 +13,7 @@ import { engineVariant } from './engine-variant.js';
 import * as images from './images.js';
 import * as processes from './processes.js';
 import { CallTimeout, timedCall } from './timed-call.js';
-import type { ContainerInfo, ContainerSpec, ContainerSummary, ImageInfo, RunResult } from './engine-types.js';
+import type { ContainerInfo, ContainerSpec, ContainerSummary, ImageInfo, ImageSummary, RunResult } from './engine-types.js';
 import * as volumes from './volumes.js';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
@@ -81,6 +81,14 @@ export class EngineClient {
     return images.listImageIds(this.core, filters);
   }
 
+  listImages(filters: Record<string, string[]>): Promise<ImageSummary[]> {
+    return images.listImages(this.core, filters);
+  }
+
+  removeUnusedImage(id: string): Promise<boolean> {
+    return images.removeUnusedImage(this.core, id);
+  }
+
   imageLayers(ref: string): Promise<string[] | undefined> {
     return images.imageLayers(this.core, ref);
   }
@@ -141,7 +149,7 @@ export class EngineClient {
     return containers.listContainerIds(this.core, filters, all);
   }
 
-  exec(id: string, cmd: string[], env: string[] = [], input?: string | Buffer): Promise<RunResult> {
+  exec(id: string, cmd: string[], env: string[] = [], input?: processes.ExecInput): Promise<RunResult> {
     return processes.exec(this.core, id, cmd, env, input);
   }
 

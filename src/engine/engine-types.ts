@@ -7,6 +7,14 @@ export interface ImageInfo {
   cmd: string[];
 }
 
+/** An image as the engine lists it. */
+export interface ImageSummary {
+  id: string;
+  /** Empty: a dangling image, no tag names it. */
+  repoTags: string[];
+  labels: Record<string, string>;
+}
+
 export interface VolumeMount {
   volume: string;
   target: string;
@@ -64,6 +72,8 @@ export interface ContainerSummary {
   name: string;
   /** created, running, paused, restarting, exited, removing or dead */
   state: string;
+  /** The image it was made from (an id: the tag may have moved since). */
+  imageId: string;
   labels: Record<string, string>;
   /** Names of the volumes it mounts. */
   volumes: string[];

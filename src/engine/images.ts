@@ -2,7 +2,7 @@ import { UserError, errorMessage } from '../errors.js';
 import type { EngineCore } from './engine-core.js';
 import { engineStatus } from './engine-failure.js';
 import { readStream, watched } from './engine-streams.js';
-import type { ImageInfo } from './engine-types.js';
+import type { ImageInfo, ImageSummary } from './engine-types.js';
 
 // Images: inspect, list, load (docker-archive), import (rootfs), tag, remove.
 
@@ -17,6 +17,24 @@ export async function inspectImage(core: EngineCore, ref: string): Promise<Image
     entrypoint: toArray(image.Config?.Entrypoint),
     cmd: toArray(image.Config?.Cmd),
   };
+}
+
+/** Images (tagged or not) matching the filters, with their tags (none: dangling) and labels. */
+export async function listImages(core: EngineCore, filters: Record<string, string[]>): Promise<ImageSummary[]> {
+  const list = await core.call(`list images ${JSON.stringify(filters)}`, () => core.docker.listImages({ all: false, filters: JSON.stringify(filters) }));
+  // an untagged image is listed with <none>:<none> by some engines, with no tags by others
+  return list.map((image) => ({ id: image.Id, repoTags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'), labels: image.Labels ?? {} }));
+}
+
+/** Removes an image no container uses; false (and nothing removed) when a container, in any state, still uses it. */
+export async function removeUnusedImage(core: EngineCore, id: string): Promise<boolean> {
+  try {
+    await core.optional(`remove image ${id}`, () => core.docker.getImage(id).remove({ noprune: false }));
+    return true;
+  } catch (error: unknown) {
+    if (engineStatus(error) === 409) return false;
+    throw error;
+  }
 }
 
 /** Ids of images (tagged or not) matching the filters, e.g. { label: ['org.nix-runner.nix'] }. */

@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../errors.js';
 import { attachContainer } from './attach-container.js';
 import { createContainer, removeContainer, start } from './containers.js';
@@ -8,11 +9,14 @@ import type { ContainerSpec, RunResult } from './engine-types.js';
 
 // Commands run in containers: an exec, a created container run with input, a one-shot helper.
 
+/** A command's whole stdin: written at once, or streamed (a store import) until the stream ends. */
+export type ExecInput = string | Buffer | NodeJS.ReadableStream;
+
 /**
  * Starting the command is held to the call limit; its run (a gc may take hours) only to the engine
- * answering. `input`, if given, is the command's whole stdin.
+ * answering. `input`, if given, is the command's whole stdin; a stream that fails ends the exec.
  */
-export async function exec(core: EngineCore, id: string, cmd: string[], env: string[] = [], input?: string | Buffer): Promise<RunResult> {
+export async function exec(core: EngineCore, id: string, cmd: string[], env: string[] = [], input?: ExecInput): Promise<RunResult> {
   const withInput = input !== undefined;
   return core.call(
     `exec in ${id.slice(0, 12)}: ${cmd.join(' ')}`,
@@ -22,15 +26,32 @@ export async function exec(core: EngineCore, id: string, cmd: string[], env: str
       onAbort(watch.signal, () => destroy(stream));
       watch.progress();
       const collected = collectMultiplexed(core.docker.modem, stream);
-      // written whole, then the write side closed: the command reads its end of input
-      if (withInput) stream.end(input);
+      // written whole (or streamed), then the write side closed: the command reads its end of input
+      // a command that exits before reading all its input ends the feed: its exit code says why
+      const fed = input === undefined ? Promise.resolve(undefined) : feed(stream, input).then(() => undefined, (error: unknown) => error);
       const output = await collected.finally(() => destroy(stream));
+      const feedError = await fed;
       // ExitCode is only set once the output stream has ended.
       const { ExitCode } = await exec.inspect();
+      if (ExitCode === 0 && feedError !== undefined) throw feedError;
       return { exitCode: ExitCode ?? -1, ...output };
     },
     core.alive(),
   );
+}
+
+/** Writes `input` into an exec's stdin and closes it; a failing input stream fails the exec's connection too. */
+async function feed(stream: NodeJS.ReadWriteStream & { end(data?: unknown): void }, input: ExecInput): Promise<void> {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    stream.end(input);
+    return;
+  }
+  try {
+    await pipeline(input, stream as unknown as NodeJS.WritableStream, { end: true });
+  } catch (error: unknown) {
+    destroy(stream);
+    throw error;
+  }
 }
 
 /**

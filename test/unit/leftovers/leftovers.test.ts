@@ -31,7 +31,7 @@ function fakeEngine({ containers, volumes }: Fake): EngineClient {
   } as unknown as EngineClient;
 }
 
-const container = (name: string, labels: Record<string, string>, volumes: string[] = []): ContainerSummary => ({ id: `id-${name}`, name, state: 'created', labels, volumes });
+const container = (name: string, labels: Record<string, string>, volumes: string[] = []): ContainerSummary => ({ id: `id-${name}`, name, state: 'created', imageId: 'sha256:0', labels, volumes });
 
 describe('findLeftovers', () => {
   const engine = fakeEngine({
