@@ -90,7 +90,8 @@ interface JobFlags extends EngineTimeoutFlags {
 }
 
 export function renderJobImage(result: JobImageResult): string {
-  const what = result.action === 'written' ? `wrote ${result.file}` : result.action === 'present' ? `${result.ref} is in the engine already` : `loaded ${result.ref}`;
+  const what =
+    result.action === 'written' ? `wrote ${result.file}` : result.action === 'present' ? `${result.ref} is in the engine already` : result.action === 'tagged' ? `tagged ${result.ref} (the engine had this content)` : `loaded ${result.ref}`;
   const lines = [`${what} (${result.id.slice(7, 19)}): ${formatBytes(result.imageBytes)} of image for ${result.closurePaths} store paths`];
   if (result.delivered) lines.push(`  store   ${result.delivered.paths > 0 ? `${result.delivered.paths} paths sent to ${result.daemon} (${formatBytes(result.delivered.bytes)})` : `${result.daemon} had every path`}, rooted as ${result.profile}`);
   return `${lines.join('\n')}\n`;

@@ -77,13 +77,22 @@ export function renderProvision(result: ProvisionResult): string {
     `  runners ${result.runners.join(', ') || '(every docker runner)'} in ${result.runnerConfig.path} (${result.runnerConfig.changed ? 'updated' : 'unchanged'})`,
     ...(result.jobImages
       ? [
-          `  images  ${result.jobImages.images.map((job) => `${job.tag} (${job.action}${job.delivered.paths > 0 ? `, ${job.delivered.paths} store paths sent` : ''})`).join(', ') || 'no job images'}${result.jobImages.released.length > 0 ? `; released ${result.jobImages.released.join(', ')}` : ''}`,
+          `  images  ${result.jobImages.images.map((job) => `${job.tag} (${job.action}${job.delivered.paths > 0 ? `, ${job.delivered.paths} store paths sent` : ''})`).join(', ') || 'no job images'}${jobImagesTidied(result.jobImages)}`,
         ]
       : []),
   ];
   if (result.leftovers.length > 0) lines.push(`  removed leftovers of killed runs: ${result.leftovers.join(', ')}`);
   if (result.dryRun && result.runnerConfig.diff) lines.push(result.runnerConfig.diff.trimEnd());
   return `${lines.join('\n')}\n`;
+}
+
+function jobImagesTidied({ released, dropped, removedImages }: NonNullable<ProvisionResult['jobImages']>): string {
+  const parts = [
+    ...(released.length > 0 ? [`released ${released.join(', ')}`] : []),
+    ...(dropped > 0 ? [`${dropped} older roots dropped`] : []),
+    ...(removedImages.length > 0 ? [`${removedImages.length} unused images removed`] : []),
+  ];
+  return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
 export function provisionCommand(): Command {

@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import { withProvisionLock } from '../provision/provision-lock.js';
 import { applyRetention } from './apply-retention.js';
+import { tidyJobImageRoots } from '../daemon/job-image-roots.js';
 import { splitStaleUsers, storeUsers } from '../daemon/daemon-users.js';
 import { DEFAULT_MAX_AGE_DAYS } from '../config/defaults.js';
 
@@ -33,6 +34,8 @@ export interface GcResult {
   stale?: string[];
   /** Roots the retention policy dropped before collecting. */
   rootsDropped?: number;
+  /** Older roots of job images no container uses, and job images no tag names, dropped before collecting. */
+  jobImages?: { rootsDropped: number; imagesRemoved: number };
   deleted: number;
   freed: string;
 }
@@ -87,12 +90,14 @@ export async function collectGarbage(
     const currentNix = current.labels[LABEL_NIX] ?? nixPath;
     const nixStore = `${currentNix}/bin/nix-store`;
     const rootsDropped = await applyRetention(engine, { id: current.id, name: daemon, nixPath: currentNix }, { maxAgeMs, maxSizeBytes }, logger);
+    // a job image's older content stays rooted only while a container uses it; an image no tag names goes
+    const jobImages = await tidyJobImageRoots(engine, { id: current.id, nix: currentNix, name: daemon }, { logger });
     const started = logger.start(`collecting garbage in ${daemon}`);
     const gc = await engine.exec(current.id, [nixStore, '--gc', ...(maxFreed === undefined ? [] : ['--max-freed', String(maxFreed)])]);
     if (gc.exitCode !== 0) throw new UserError('daemon', `nix-store --gc failed in ${daemon}: ${lastLine(gc.stderr)}`, `check the daemon: docker logs ${daemon}`);
     const summary = parseGcSummary(`${gc.stdout}\n${gc.stderr}`);
     logger.stop(`${summary.deleted} store paths deleted, ${summary.freed} freed`, started);
-    return { ok: true as const, daemon, ...leftovers, rootsDropped, ...summary };
+    return { ok: true as const, daemon, ...leftovers, rootsDropped, jobImages: { rootsDropped: jobImages.dropped, imagesRemoved: jobImages.removedImages.length }, ...summary };
   });
 }
 

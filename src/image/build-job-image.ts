@@ -1,10 +1,10 @@
-import { Readable } from 'node:stream';
-import { runningDaemon, deliverToDaemon, rootJobImage, type Delivered } from '../daemon/job-image-roots.js';
+import { runningDaemon, deliverToDaemon, rootJobImage, tidyJobImageRoots, type Delivered } from '../daemon/job-image-roots.js';
 import { EngineClient } from '../engine/engine-client.js';
 import type { EngineTimeouts } from '../engine/engine-timeouts.js';
 import { UserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { jobImageArchive, planJobImage } from './job-image.js';
+import { jobImageArchive, planJobImages } from './job-image.js';
+import { placeJobImage, type PlacedJobImage } from './place-job-image.js';
 import { writeFileAtomically } from './write-archive-file.js';
 
 export interface JobImageOptions {
@@ -23,8 +23,10 @@ export interface JobImageResult {
   ok: true;
   ref: string;
   id: string;
-  /** present: the engine had this very image under the tag already. */
-  action: 'written' | 'loaded' | 'present';
+  /** present: the engine had this very image under the tag already; tagged: it had the content under another tag. */
+  action: 'written' | PlacedJobImage['action'];
+  /** The image the tag named before (--load), when it named another. */
+  previous?: string;
   file?: string;
   /** Size of the image's docker-archive: its whole content. */
   imageBytes: number;
@@ -36,6 +38,9 @@ export interface JobImageResult {
   daemon?: string;
   /** The GC root that keeps the closure in the daemon's store. */
   profile?: string;
+  /** Older roots dropped, and job images no tag names and no container uses removed (tidyJobImageRoots). */
+  dropped?: number;
+  removedImages?: string[];
 }
 
 /** `nix-runner image job`: a job image of symlinks into store paths whose closure lives in the daemon's store. */
@@ -46,18 +51,30 @@ export async function buildJobImage(installables: string[], { tag, output, load,
   // connected (and the daemon found) before anything is built: a wrong --daemon fails at once
   const engine = load ? await EngineClient.connect(dockerHost, logger, timeouts) : undefined;
   const target = engine ? await runningDaemon(engine, daemon) : undefined;
-  const plan = await planJobImage(installables);
-  const image = await jobImageArchive(plan, tag);
-  const base = { ok: true as const, ref: tag, id: image.imageId, imageBytes: image.bytes.length, roots: plan.roots, closurePaths: plan.closure.length };
+  const { plan } = (await planJobImages([{ paths: installables }]))[0]!;
+  const base = { ok: true as const, ref: tag, roots: plan.roots, closurePaths: plan.closure.length };
   if (!engine || !target) {
+    const image = await jobImageArchive(plan, tag);
     await writeFileAtomically(output!, async (out) => {
       out.end(image.bytes);
     });
-    return { ...base, action: 'written', file: output! };
+    return { ...base, id: image.imageId, imageBytes: image.bytes.length, action: 'written', file: output! };
   }
-  const present = (await engine.inspectImage(tag))?.id === image.imageId;
-  if (!present) await engine.loadImage(Readable.from([image.bytes]));
+  const placed = await placeJobImage(engine, plan, tag);
   const delivered = await deliverToDaemon(engine, target, plan.closure, logger);
   const profile = await rootJobImage(engine, target, tag, plan.rootsPath);
-  return { ...base, action: present ? 'present' : 'loaded', delivered, daemon, profile };
+  // the closure of what the tag named before stays rooted only while a container uses that image
+  const tidied = await tidyJobImageRoots(engine, { id: target.id, nix: target.nix, name: daemon }, { logger });
+  return {
+    ...base,
+    id: placed.id,
+    imageBytes: placed.bytes,
+    action: placed.action,
+    ...(placed.previous ? { previous: placed.previous } : {}),
+    delivered,
+    daemon,
+    profile,
+    dropped: tidied.dropped,
+    removedImages: tidied.removedImages,
+  };
 }

@@ -1,34 +1,21 @@
-import { readdir, realpath } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { queryClosure } from '../nix-cli/closure.js';
+import { resolveInstallables } from '../nix-cli/installables.js';
 import { runNix } from '../nix-cli/nix-tool.js';
-import { storePathOf } from '../nix-cli/store-path.js';
-import { LABEL_JOB_IMAGE } from '../names/daemon-names.js';
-import type { LayerEntry } from './archive/layer-tar.js';
+import { LABEL_JOB_IMAGE, LABEL_JOB_IMAGE_ROOTS } from '../names/daemon-names.js';
+import { compareBytes, type LayerEntry } from './archive/layer-tar.js';
 import { smallImageArchive, type SmallImage } from './archive/small-image.js';
 
-// nix ≥ 2.4 keeps `nix build` behind these flags; later versions accept them as they are.
-const FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
-
 export interface JobImagePlan {
-  /** The store paths the image stands for, as given (flake installables built). */
+  /** The store paths the image stands for, as given (flake installables built: their outputs). */
   roots: string[];
   /** One store path that references every root: rooting it in the daemon keeps the whole closure. */
   rootsPath: string;
   /** Everything the image's symlinks need, in `nix-store -qR` order: it lives in the daemon's store, not in the image. */
   closure: string[];
   entries: LayerEntry[];
-}
-
-/** A store path (or a path inside one), else a flake installable that `nix build` makes one of. */
-async function resolveRoot(installable: string): Promise<string> {
-  const inStore = storePathOf(installable.startsWith('/') ? await realpath(installable).catch(() => installable) : installable);
-  if (inStore) return inStore;
-  const out = await runNix('nix', ['build', installable, '--no-link', '--print-out-paths', ...FEATURES]);
-  const first = out.split('\n').find(Boolean);
-  if (!first) throw new UserError('nix', `nix build ${installable} printed no store path`, 'give a store path or an installable that builds a package');
-  return first;
 }
 
 /** One store path whose references are the roots (builtins.toFile keeps a string's store paths as references). */
@@ -42,40 +29,87 @@ async function entriesOf(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [])).sort();
 }
 
+// The directories of a root that the image's own root gets entries of: what a job finds at /bin, /etc/ssl, /share/zoneinfo.
+const LINKED_DIRS = ['bin', 'etc', 'lib', 'libexec', 'sbin', 'share'];
+
+// What the image has of its own, where no root gives it: root for the executor's shell, nobody.
+const OWN_FILES: Record<string, string> = {
+  'etc/group': 'root:x:0:\nnogroup:x:65534:\n',
+  'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/var/empty:/bin/false\n',
+};
+
 /**
- * The root filesystem of a job image: /bin with a symlink to each command of the roots' bin/ (the first
- * root that has a name wins), /etc with root and nobody, /tmp. No store content: every symlink points
- * into the daemon's store, which every job of an attached runner mounts.
+ * Where each entry of the image's root points: `<dir>/<name>` → the first root that has `<dir>/<name>`,
+ * for the LINKED_DIRS; a root that is a single executable file becomes `bin/<its name>`.
  */
-export async function planJobImage(installables: string[]): Promise<JobImagePlan> {
-  if (installables.length === 0) throw new UserError('usage', 'name at least one store path or installable', 'e.g. nix-runner image job /nix/store/…-bash /nix/store/…-coreutils --tag ci/base:1 --load');
-  const roots: string[] = [];
-  for (const installable of installables) {
-    const root = await resolveRoot(installable);
-    if (!roots.includes(root)) roots.push(root);
-  }
+async function linkTargets(roots: string[]): Promise<Map<string, string>> {
   const links = new Map<string, string>();
-  for (const root of roots) for (const name of await entriesOf(join(root, 'bin'))) if (!links.has(name)) links.set(name, `${root}/bin/${name}`);
+  const add = (name: string, target: string) => {
+    if (!links.has(name)) links.set(name, target);
+  };
+  for (const root of roots) {
+    const info = await stat(root);
+    if (info.isFile()) {
+      if (info.mode & 0o111) add(`bin/${root.slice(STORE_PREFIX_LENGTH)}`, root);
+      continue;
+    }
+    for (const dir of LINKED_DIRS) for (const name of await entriesOf(join(root, dir))) add(`${dir}/${name}`, `${root}/${dir}/${name}`);
+  }
   // a busybox-only closure still gives the executor its /bin/sh
-  if (!links.has('sh') && links.has('busybox')) links.set('sh', links.get('busybox')!);
-  const rootsPath = await rootsReference(roots);
+  if (!links.has('bin/sh') && links.has('bin/busybox')) links.set('bin/sh', links.get('bin/busybox')!);
+  // scripts start with #!/usr/bin/env
+  if (links.has('bin/env')) links.set('usr/bin/env', links.get('bin/env')!);
+  return links;
+}
+
+/** /nix/store/<32-char hash>- */
+const STORE_PREFIX_LENGTH = '/nix/store/'.length + 33;
+
+/**
+ * The root filesystem of a job image: /bin, /etc, /lib, /libexec, /sbin and /share with a symlink to
+ * each entry of the roots' own (the first root that has a name wins), /usr/bin/env, /etc/passwd and
+ * /etc/group with root and nobody unless a root gives them, /root, /tmp. No store content: every symlink
+ * points into the daemon's store, which every job of an attached runner mounts.
+ */
+export async function planJobImage(roots: string[]): Promise<JobImagePlan> {
+  if (roots.length === 0) throw new UserError('usage', 'name at least one store path or installable', 'e.g. nix-runner image job /nix/store/…-bash /nix/store/…-coreutils --tag ci/base:1 --load');
+  const links = await linkTargets(roots);
+  const files = Object.entries(OWN_FILES).filter(([name]) => !links.has(name));
+  const dirs = new Set([...links.keys(), ...files.map(([name]) => name)].flatMap(parentDirs));
   const entries: LayerEntry[] = [
-    { type: 'directory', name: 'bin', mode: 0o755 },
-    ...[...links.keys()].sort().map((name): LayerEntry => ({ type: 'symlink', name: `bin/${name}`, target: links.get(name)! })),
-    { type: 'directory', name: 'etc', mode: 0o755 },
-    { type: 'file', name: 'etc/group', mode: 0o644, content: 'root:x:0:\nnogroup:x:65534:\n' },
-    { type: 'file', name: 'etc/passwd', mode: 0o644, content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/var/empty:/bin/false\n' },
-    { type: 'directory', name: 'root', mode: 0o700 },
-    { type: 'directory', name: 'tmp', mode: 0o1777 },
-  ];
+    ...[...dirs, 'root', 'tmp'].map((name): LayerEntry => ({ type: 'directory', name, mode: name === 'tmp' ? 0o1777 : name === 'root' ? 0o700 : 0o755 })),
+    ...[...links].map(([name, target]): LayerEntry => ({ type: 'symlink', name, target })),
+    ...files.map(([name, content]): LayerEntry => ({ type: 'file', name, mode: 0o644, content })),
+  ].sort((a, b) => compareBytes(a.name, b.name));
+  const rootsPath = await rootsReference(roots);
   return { roots, rootsPath, closure: await queryClosure([rootsPath]), entries };
+}
+
+/** a/b/c → a, a/b */
+function parentDirs(name: string): string[] {
+  const parts = name.split('/').slice(0, -1);
+  return parts.map((_, index) => parts.slice(0, index + 1).join('/'));
+}
+
+/**
+ * The plans of several job images: every installable of every image resolved at once (one `nix build`
+ * of what must be built, in nix's dependency order), then each image's root.
+ */
+export async function planJobImages<T extends { paths: string[] }>(images: T[]): Promise<(T & { plan: JobImagePlan })[]> {
+  const resolved = await resolveInstallables(images.flatMap((image) => image.paths));
+  const planned: (T & { plan: JobImagePlan })[] = [];
+  for (const image of images) {
+    const roots = [...new Set(image.paths.flatMap((path) => resolved.get(path)!))];
+    planned.push({ ...image, plan: await planJobImage(roots) });
+  }
+  return planned;
 }
 
 /** The image: deterministic bytes (the same roots give the same image id), tagged `tag`, a few KB. */
 export function jobImageArchive(plan: JobImagePlan, tag: string): Promise<SmallImage & { tag: string }> {
   return smallImageArchive(
     plan.entries,
-    { labels: { [LABEL_JOB_IMAGE]: plan.rootsPath }, env: ['PATH=/bin'], cmd: ['/bin/sh'], history: `nix-runner: job image of ${plan.roots.join(' ')}` },
+    { labels: { [LABEL_JOB_IMAGE]: plan.rootsPath, [LABEL_JOB_IMAGE_ROOTS]: plan.roots.join(' ') }, env: ['PATH=/bin:/sbin:/usr/bin'], cmd: ['/bin/sh'], history: `nix-runner: job image of ${plan.roots.join(' ')}` },
     () => tag,
   );
 }

@@ -11,6 +11,8 @@ export const LABEL_CACHE = 'org.nix-runner.cache';
 export const LABEL_CACHE_PUSH = 'org.nix-runner.cache-push';
 /** A job image's store path that references its closure roots (image/job-image.ts): what the daemon roots for it. */
 export const LABEL_JOB_IMAGE = 'org.nix-runner.job-image';
+/** The closure roots a job image stands for, separated by spaces: what `docker inspect` tells a reader. */
+export const LABEL_JOB_IMAGE_ROOTS = 'org.nix-runner.job-image.roots';
 /** GC roots of job images: one profile each, named with this prefix, in the roots volume. */
 export const JOB_IMAGE_PROFILE_PREFIX = '/nix/var/nix/gcroots/nix-runner/job-image-';
 /** Marks nix-runner's base image (image/base-image.ts), so that nothing takes it for an image with a nix of its own. */

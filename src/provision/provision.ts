@@ -27,7 +27,9 @@ import { applyRunnerConfig } from '../runner-config/apply.js';
 import { readDeclaredRunners } from '../runner-config/read-declarations.js';
 import { jobSettings } from './job-settings.js';
 import { withProvisionLock } from './provision-lock.js';
-import { jobImageWarnings, syncJobImages, type JobImagesResult } from './job-images-step.js';
+import { jobImageWarnings, releaseJobImages, syncJobImages, type JobImagesResult } from './job-images-step.js';
+import type { TidiedJobImages } from '../daemon/job-image-roots.js';
+import { UserError } from '../errors.js';
 import { runnerImages } from '../runner-config/runner-images.js';
 
 export interface ProvisionResult {
@@ -162,6 +164,16 @@ async function daemonStep(engine: EngineClient, inputs: DaemonInputs & { supply:
   return startGeneration(engine, inputs, plan, { generation, filled, socketVolume: volumes.socket }, { logger });
 }
 
+/** Releasing job images comes after the commit: a failure cannot undo it, so it is a warning, and the next provision tries again. */
+async function releaseAfterCommit(engine: EngineClient, daemon: { id: string; nix: string; name: string }, declared: NonNullable<ProvisionSettings['jobImages']>, logger: Logger): Promise<{ tidied?: TidiedJobImages; warning?: string }> {
+  try {
+    return { tidied: await releaseJobImages(engine, daemon, declared, logger) };
+  } catch (error: unknown) {
+    if (!(error instanceof UserError)) throw error;
+    return { warning: `job images: ${error.message}; their roots stay as they were, the next provision tries again` };
+  }
+}
+
 async function provisionSteps(
   engine: EngineClient,
   settings: ProvisionSettings,
@@ -185,17 +197,22 @@ async function provisionSteps(
 
   const nix = daemon?.nix ?? image.nixPath;
   if (nix === undefined && !dryRun) throw new Error(`the nix store path of ${image.ref} is unknown`);
-  const { written, jobImages } = await commitDaemon(pending, async () => {
+  const serving = daemon?.id && !dryRun ? { id: daemon.id, nix: daemon.nix, name: settings.daemon } : undefined;
+  const { written, synced } = await commitDaemon(pending, async () => {
     // before config.toml names them: the images and their closures are in place once runners may use them
-    const images = settings.jobImages && !dryRun && daemon?.id ? await syncJobImages(engine, { id: daemon.id, nix: daemon.nix, name: settings.daemon }, settings.jobImages, logger) : undefined;
-    return { written: await runnerConfig.write(nix ?? UNKNOWN_NIX, { dryRun, ...(pending ? { beforeRename: pending.swap } : {}) }), jobImages: images };
+    const synced = settings.jobImages && serving ? await syncJobImages(engine, serving, settings.jobImages, logger) : undefined;
+    return { written: await runnerConfig.write(nix ?? UNKNOWN_NIX, { dryRun, ...(pending ? { beforeRename: pending.swap } : {}) }), synced };
   });
-  const imagesChanged = jobImages !== undefined && (jobImages.released.length > 0 || jobImages.images.some((job) => job.action === 'loaded' || job.delivered.paths > 0));
+  // after config.toml: had its write failed, every image it named before would still be rooted
+  const { tidied, warning: releaseWarning } = synced && serving ? await releaseAfterCommit(engine, serving, settings.jobImages!, logger) : {};
+  const jobImages: JobImagesResult | undefined = synced && { ...synced, ...(tidied ?? { released: [], dropped: 0, removedImages: [] }) };
+  const imagesChanged =
+    jobImages !== undefined && (jobImages.released.length > 0 || jobImages.dropped > 0 || jobImages.removedImages.length > 0 || jobImages.delivered.paths > 0 || jobImages.images.some((job) => job.action !== 'present'));
   const changed = image.action !== 'present' || daemonResult.action !== 'unchanged' || written.changed || leftovers.length > 0 || imagesChanged;
   // only when the engine has job images at all: config.toml is not read again for nothing
   const checkImages = !dryRun && daemon?.id !== undefined && (await engine.listImageIds({ label: [LABEL_JOB_IMAGE] })).length > 0;
   const imageWarnings = checkImages ? await jobImageWarnings(engine, { id: daemon!.id!, nix: daemon!.nix, name: settings.daemon }, await runnerImages(written.path, written.runners)) : [];
-  const warnings = [...trustWarnings(settings), ...imageWarnings];
+  const warnings = [...trustWarnings(settings), ...imageWarnings, ...(releaseWarning ? [releaseWarning] : [])];
   for (const warning of warnings) logger.warn(warning);
   return {
     ok: true,
