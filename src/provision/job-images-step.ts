@@ -14,6 +14,9 @@ export interface JobImageOutcome {
   action: PlacedJobImage['action'];
   /** The image the tag named before, when it named another. */
   previous?: string;
+  /** The image's whole size (its docker-archive), and the closure it stands for, in the daemon's store. */
+  imageBytes: number;
+  closurePaths: number;
   /** How many paths of its closure the daemon's store lacked (sent with the others, once). */
   delivered: { paths: number };
 }
@@ -54,13 +57,10 @@ export async function syncJobImages(engine: EngineClient, daemon: Daemon, declar
   const { sent, ...delivered } = await deliverToDaemon(engine, target, closure, logger);
   for (const { tag, plan } of planned) await rootJobImage(engine, target, tag, plan.rootsPath);
   const sentPaths = new Set(sent);
-  const images = placed.map(({ tag, id, action, previous }, index): JobImageOutcome => ({
-    tag,
-    id,
-    action,
-    ...(previous ? { previous } : {}),
-    delivered: { paths: planned[index]!.plan.closure.filter((path) => sentPaths.has(path)).length },
-  }));
+  const images = placed.map(({ tag, id, action, previous, bytes }, index): JobImageOutcome => {
+    const { closure } = planned[index]!.plan;
+    return { tag, id, action, ...(previous ? { previous } : {}), imageBytes: bytes, closurePaths: closure.length, delivered: { paths: closure.filter((path) => sentPaths.has(path)).length } };
+  });
   return { images, delivered };
 }
 
