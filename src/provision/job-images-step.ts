@@ -6,6 +6,8 @@ import { planJobImages } from '../image/job-image.js';
 import { placeJobImage, type PlacedJobImage } from '../image/place-job-image.js';
 import type { Logger } from '../log.js';
 import { LABEL_JOB_IMAGE } from '../names/daemon-names.js';
+import { pullPolicyProblem } from '../runner-config/pull-policy.js';
+import type { RunnerImage } from '../runner-config/runner-images.js';
 
 export interface JobImageOutcome {
   tag: string;
@@ -73,21 +75,26 @@ export function releaseJobImages(engine: EngineClient, daemon: Daemon, declared:
 }
 
 /**
- * A job image works only where the daemon's store holds its closure: for each attached runner whose
- * default image is a job image (its label names the store path that roots it), a warning when this
- * daemon's store lacks it (e.g. the image was made for another daemon).
+ * A job image works only where the daemon's store holds its closure, and only on a runner that takes the
+ * engine's copy before it pulls: for each attached runner whose default image is a job image (its label
+ * names the store path that roots it), a warning when this daemon's store lacks that closure (e.g. the
+ * image was made for another daemon) or when the runner's pull policies would pull it.
  */
-export async function jobImageWarnings(engine: EngineClient, daemon: Daemon, runnerImages: { runner: string; image?: string }[]): Promise<string[]> {
-  // one look per image, however many runners use it
-  const byImage = new Map<string, string[]>();
-  for (const { runner, image } of runnerImages) if (image) byImage.set(image, [...(byImage.get(image) ?? []), runner]);
+export async function jobImageWarnings(engine: EngineClient, daemon: Daemon, runnerImages: RunnerImage[]): Promise<string[]> {
   const warnings: string[] = [];
+  // one look per image, however many runners use it
+  const byImage = new Map<string, RunnerImage[]>();
+  for (const runner of runnerImages) if (runner.image) byImage.set(runner.image, [...(byImage.get(runner.image) ?? []), runner]);
   for (const [image, runners] of byImage) {
     const roots = (await engine.inspectImage(image))?.labels[LABEL_JOB_IMAGE];
     if (!roots) continue;
     const check = await engine.exec(daemon.id, [`${daemon.nix}/bin/nix-store`, '--check-validity', roots]);
     if (check.exitCode !== 0) {
-      warnings.push(`${runners.join(', ')}: default image ${image} is a job image whose closure is not in ${daemon.name}'s store, so its jobs fail; declare it in jobImages or run nix-runner image job --load --daemon ${daemon.name}`);
+      warnings.push(`${runners.map(({ runner }) => runner).join(', ')}: default image ${image} is a job image whose closure is not in ${daemon.name}'s store, so its jobs fail; declare it in jobImages or run nix-runner image job --load --daemon ${daemon.name}`);
+    }
+    for (const { runner, pullPolicy, allowedPullPolicies } of runners) {
+      const problem = pullPolicyProblem(pullPolicy, allowedPullPolicies);
+      if (problem) warnings.push(`${runner}: default image ${image} is a job image, in no registry, but ${problem}`);
     }
   }
   return warnings;

@@ -5,6 +5,7 @@ import type { ManagedSettings } from './managed-settings.js';
 import { describeRunner, runnerName, runnerTables, withoutRunners } from './toml/document.js';
 import { cloneValue, type Table, missingFrom, isStringList, isTable } from './toml/toml-values.js';
 import { joinScript, renderBlock, splitScript, type CreatedKey, type ManagedRecord } from './managed-block.js';
+import { localFirst, pullPolicies, usesLocalFirst } from './pull-policy.js';
 import { runnerHost } from './runner-engine.js';
 
 /**
@@ -55,10 +56,14 @@ export function attachRunner(runner: Table, where: string, managed: ManagedSetti
     created.push('host');
   }
 
-  // a job image of the shared store is in no registry: pulling it would fail the job
-  if (typeof docker.image === 'string' && managed.jobImageTags?.includes(docker.image) && docker.pull_policy === undefined) {
-    docker.pull_policy = ['if-not-present'];
-    created.push('pull_policy');
+  // a job image of the shared store is in no registry: the engine's copy must be taken before any pull
+  let pullPolicyWas: ManagedRecord['pull_policy_was'];
+  if (typeof docker.image === 'string' && managed.jobImageTags?.includes(docker.image)) {
+    const policies = pullPolicies(docker.pull_policy);
+    if (policies === undefined) throw new UserError('runnerConfig', `${where}: [runners.docker] pull_policy is not a string or a list of strings`);
+    if (docker.pull_policy === undefined) created.push('pull_policy');
+    else if (!usesLocalFirst(policies)) pullPolicyWas = docker.pull_policy as string | string[];
+    if (!usesLocalFirst(policies)) docker.pull_policy = localFirst(policies);
   }
 
   const volumesFrom = ownList(docker, 'volumes_from', `${where}: [runners.docker] volumes_from`, created);
@@ -74,7 +79,14 @@ export function attachRunner(runner: Table, where: string, managed: ManagedSetti
     created.push('pre_build_script');
   }
   if (typeof runner.pre_build_script !== 'string') throw new UserError('runnerConfig', `${where}: pre_build_script is not a string`);
-  const record: ManagedRecord = { daemon: managed.daemon, volumes_from: addedVolumes, environment: addedEnvironment, created, ...(declared ? { declared } : {}) };
+  const record: ManagedRecord = {
+    daemon: managed.daemon,
+    volumes_from: addedVolumes,
+    environment: addedEnvironment,
+    created,
+    ...(pullPolicyWas !== undefined ? { pull_policy_was: pullPolicyWas } : {}),
+    ...(declared ? { declared } : {}),
+  };
   const lines = splitScript(runner.pre_build_script);
   lines.splice(position, 0, ...renderBlock(record, managed.preBuildScript));
   runner.pre_build_script = joinScript(lines);

@@ -1,6 +1,7 @@
 import type { RunnerConfigDocument } from './toml/document.js';
 import { describeRunner, runnerTables, withoutRunners } from './toml/document.js';
-import { cloneValue, type Table, removeEach, isStringList, isTable } from './toml/toml-values.js';
+import { cloneValue, type Table, removeEach, isStringList, isTable, sameMeaning } from './toml/toml-values.js';
+import { localFirst, pullPolicies } from './pull-policy.js';
 import { UserError } from '../errors.js';
 import { findBlocks, joinScript, splitScript, type ManagedRecord } from './managed-block.js';
 
@@ -61,5 +62,7 @@ function removeRecorded(runner: Table, record: ManagedRecord): void {
   }
   if (record.created.includes('host')) delete docker.host;
   if (record.created.includes('pull_policy')) delete docker.pull_policy;
+  // taken back only while it is what nix-runner made of it: an edit by hand since is the operator's
+  if (record.pull_policy_was !== undefined && sameMeaning(docker.pull_policy, localFirst(pullPolicies(record.pull_policy_was) ?? []))) docker.pull_policy = record.pull_policy_was;
   if (record.created.includes('docker') && Object.keys(docker).length === 0) delete runner.docker;
 }

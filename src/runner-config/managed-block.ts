@@ -14,6 +14,8 @@ const recordSchema = z.object({
   volumes_from: z.array(z.string()).default([]),
   environment: z.array(z.string()).default([]),
   created: z.array(createdKey).default([]),
+  /** A runner's own pull_policy that nix-runner put if-not-present in front of (its default image is a job image): restored on detach. */
+  pull_policy_was: z.union([z.string(), z.array(z.string())]).optional(),
   /** Set when nix-runner wrote the whole [[runners]] entry (a declared runner): the hash of the token file's token. */
   declared: z.object({ token: z.string() }).optional(),
 });

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findStoreShell } from '../../../src/smoke/find-store-shell.js';
 import { runCli } from '../support/cli.js';
@@ -132,6 +133,21 @@ describe.skipIf(skipE2E)('job images declared in the settings (jobImages)', () =
     expect(job.stdout).toContain('e2e-declared-ran');
     const again = await provisionWith([{ tag, paths: roots }]);
     expect(again).toMatchObject({ changed: false, jobImages: { images: [{ tag, action: 'present', delivered: { paths: 0 } }], released: [] } });
+  });
+
+  it("a runner whose default image it is takes the engine's copy before any pull; one that may not is warned about", async () => {
+    const text = await readFile(d.runnerConfig, 'utf8');
+    await writeFile(d.runnerConfig, text.replace('image = "debian:bookworm"', `image = "${tag}"\n    pull_policy = "always"`));
+    await provisionWith([{ tag, paths: roots }]);
+    const docker = async () => ((parse(await readFile(d.runnerConfig, 'utf8')).runners as { name: string; docker: Record<string, unknown> }[]).find(({ name }) => name === RUNNER)!.docker);
+    expect(await docker()).toMatchObject({ image: tag, pull_policy: ['if-not-present', 'always'] });
+    await writeFile(d.runnerConfig, text.replace('image = "debian:bookworm"', `image = "${tag}"\n    pull_policy = "always"\n    allowed_pull_policies = [ "always" ]`));
+    const settings = join(scratch.dir, 'settings.json');
+    const warned = await d.provision('--config', settings, '--json');
+    expect(warned.exitCode, warned.stdout + warned.stderr).toBe(0);
+    expect(warned.json.warnings).toContainEqual(expect.stringMatching(/default image .* is a job image, in no registry, but allowed_pull_policies \["always"\] lets neither/));
+    // the runner as it was, for the tests below
+    await writeFile(d.runnerConfig, text);
   });
 
   it('an image no longer declared is released: the next gc may remove its closure', async () => {

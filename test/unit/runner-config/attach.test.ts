@@ -158,8 +158,34 @@ describe('runners whose default image is a job image', () => {
     expect(runner(detachRunners(attached, 'nix-daemon'), 'a').docker.pull_policy).toBeUndefined();
   });
 
-  it("keep a pull_policy of their own, and others' images are not touched", () => {
+  it("keep a pull_policy of their own that takes the engine's copy first, and others' images are not touched", () => {
     expect(runner(attachRunners(tagged('["never"]'), ['a'], managedWith), 'a').docker.pull_policy).toEqual(['never']);
+    expect(runner(attachRunners(tagged('"if-not-present"'), ['a'], managedWith), 'a').docker.pull_policy).toEqual('if-not-present');
     expect(runner(attachRunners(tagged(), ['a'], managedSettings()), 'a').docker.pull_policy).toBeUndefined();
+    expect(runner(attachRunners(tagged('["always"]'), ['a'], managedSettings()), 'a').docker.pull_policy).toEqual(['always']);
+  });
+
+  it('put if-not-present before a policy that pulls first (a public image of that name must not win), keeping theirs; detach restores it as it was', () => {
+    for (const [own, expected] of [
+      ['"always"', ['if-not-present', 'always']],
+      ['["always"]', ['if-not-present', 'always']],
+      ['["always", "if-not-present"]', ['if-not-present', 'always']],
+      ['[]', ['if-not-present']],
+    ] as const) {
+      const attached = attachRunners(tagged(own), ['a'], managedWith);
+      expect(runner(attached, 'a').docker.pull_policy, own).toEqual(expected);
+      expect(runner(attachRunners(attached, ['a'], managedWith), 'a').docker.pull_policy, own).toEqual(expected);
+      expect(runner(detachRunners(attached, 'nix-daemon'), 'a').docker.pull_policy, own).toEqual(JSON.parse(own));
+    }
+  });
+
+  it('leave a pull_policy edited by hand after attach as it is on detach', () => {
+    const attached = attachRunners(tagged('"always"'), ['a'], managedWith);
+    runner(attached, 'a').docker.pull_policy = ['never'];
+    expect(runner(detachRunners(attached, 'nix-daemon'), 'a').docker.pull_policy).toEqual(['never']);
+  });
+
+  it('refuse a pull_policy that is neither a string nor a list of strings', () => {
+    expect(() => attachRunners(tagged('3'), ['a'], managedWith)).toThrow(/pull_policy is not a string or a list of strings/);
   });
 });
