@@ -127,6 +127,27 @@ function deliveryError(step: string, stderr: string): UserError {
 }
 
 /**
+ * Of the paths about to be sent into a created container's store, those that something is at already:
+ * left half-copied by a killed run, or made by a build user (without the sandbox the build group may
+ * create entries in /nix/store). Extracting over them keeps what else they hold (see verifyDelivered).
+ */
+export async function presentPaths(engine: EngineClient, containerId: string, paths: string[]): Promise<string[]> {
+  const present: string[] = [];
+  for (const path of paths) if (await engine.pathExists(containerId, path)) present.push(path);
+  return present;
+}
+
+/** Of delivered paths, those whose contents do not hash to what was registered (a planted file in them, say). */
+export async function modifiedPaths(engine: EngineClient, containerId: string, nixPath: string, paths: string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const verify = await engine.exec(containerId, [`${nixPath}/bin/nix-store`, '--verify-path', ...paths]);
+  if (verify.exitCode === 0) return [];
+  const modified = [...verify.stderr.matchAll(/path '([^']+)' was modified/g)].map((match) => match[1]!);
+  if (modified.length === 0) throw deliveryError('verifying them', verify.stderr);
+  return modified;
+}
+
+/**
  * Registers sent paths with the container's nix (`nix-store --load-db`, this host's registration of
  * them). It exits 0 on input it could not use (measured): the caller checks that they are valid (the
  * daemon's first round trip asks, see wait-ready.ts).
@@ -195,7 +216,7 @@ async function copyAndRegister(engine: EngineClient, input: DeliveryInput, targe
  * closure from this host (its nix runs the repair), and is the substituter; nix swaps each path
  * atomically, so files added to a path go too.
  */
-async function repairFromHost(engine: EngineClient, input: DeliveryInput, paths: string[], logger: Logger): Promise<void> {
+export async function repairFromHost(engine: EngineClient, input: DeliveryInput, paths: string[], logger: Logger): Promise<void> {
   const started = logger.start(`repairing ${paths.length} modified store paths in ${input.volumes.store}`);
   const labels = helperLabels(currentRunId(), input.daemon);
   const suffix = randomBytes(4).toString('hex');

@@ -4,7 +4,7 @@ import { nullLogger, type Logger } from '../log.js';
 import { pathsOfRegistration } from '../nix-cli/closure.js';
 import { LABEL_NIX } from '../names/daemon-names.js';
 import type { DaemonInputs } from './daemon-spec.js';
-import { planDelivery, type StoreProbe } from './deliver-store-paths.js';
+import { importStorePaths, planDelivery, type StoreProbe } from './deliver-store-paths.js';
 import type { DaemonVolumes } from './ensure-volumes.js';
 import { seedStore } from './seed-store.js';
 
@@ -22,9 +22,15 @@ export interface FilledStore {
   repaired: string[];
   /**
    * The closure is in this host's store (host supply): looked at there, no engine call; `copied` goes
-   * into the new daemon's container before it starts and is registered once it runs.
+   * into the new daemon's container before it starts and is registered once it runs, unless imported.
    */
   local: boolean;
+  /** `copied` is in the store already: imported by the running daemon's nix (local only). */
+  imported: boolean;
+  /** Bytes streamed from this host (local only). */
+  bytes: number;
+  /** The store volume was made just now: nothing can be at a path before it is sent. */
+  freshStore: boolean;
 }
 
 export interface FillInput {
@@ -34,18 +40,26 @@ export interface FillInput {
   /** The running daemon, if any: it knows what its store holds. */
   current?: ContainerInfo;
   freshDb: boolean;
+  freshStore: boolean;
 }
 
 /** The seed step: the daemon's closure into the store volume from the image, or planned from this host's store. */
-export async function fillStore(engine: EngineClient, inputs: DaemonInputs & { supply: StoreSupply }, { volumes, repair, current, freshDb }: FillInput, logger: Logger = nullLogger): Promise<FilledStore> {
+export async function fillStore(engine: EngineClient, inputs: DaemonInputs & { supply: StoreSupply }, { volumes, repair, current, freshDb, freshStore }: FillInput, logger: Logger = nullLogger): Promise<FilledStore> {
   if (inputs.supply.kind === 'image') {
     const registration = await inputs.supply.registration();
     const { copied, repaired } = await seedStore(engine, { ...inputs, registration, volumes, repair }, logger);
-    return { closure: pathsOfRegistration(registration), copied, repaired, local: false };
+    return { closure: pathsOfRegistration(registration), copied, repaired, local: false, imported: false, bytes: 0, freshStore };
   }
   const closure = await inputs.supply.closure();
-  const plan = await planDelivery(engine, { daemon: inputs.daemon, imageId: inputs.imageId, nixPath: inputs.nixPath, closure, volumes, repair, ...storeProbe(inputs, current, freshDb) }, logger);
-  return { closure, copied: plan.missing, repaired: plan.repaired, local: true };
+  const probe = storeProbe(inputs, current, freshDb);
+  const plan = await planDelivery(engine, { daemon: inputs.daemon, imageId: inputs.imageId, nixPath: inputs.nixPath, closure, volumes, repair, ...probe }, logger);
+  const importer = repair.length === 0 && probe.probe?.kind === 'exec' ? probe.probe : undefined;
+  if (!importer || plan.missing.length === 0) return { closure, copied: plan.missing, repaired: plan.repaired, local: true, imported: false, bytes: 0, freshStore };
+  // A daemon runs (and passed its check): its nix imports them, deleting whatever a build user planted where they go.
+  const started = logger.start(`importing ${plan.missing.length} store paths through ${current!.name}`);
+  const bytes = await importStorePaths(engine, importer.containerId, importer.nixPath, plan.missing);
+  logger.stop(`imported ${plan.missing.length} store paths (${(bytes / 1e6).toFixed(1)} MB)`, started);
+  return { closure, copied: plan.missing, repaired: plan.repaired, local: true, imported: true, bytes, freshStore };
 }
 
 /**

@@ -11,7 +11,7 @@ import { DAEMON_PROFILE, candidateName, daemonVolumes, generationLabels } from '
 import type { PreparedDaemon } from './daemon-outcome.js';
 import { daemonContainerSpec, daemonNixConf, type DaemonInputs } from './daemon-spec.js';
 import { pendingSwap } from './daemon-swap.js';
-import { registerStorePaths, sendStorePaths } from './deliver-store-paths.js';
+import { modifiedPaths, presentPaths, registerStorePaths, repairFromHost, sendStorePaths } from './deliver-store-paths.js';
 import type { FilledStore } from './fill-store.js';
 import { findHookShell } from './hook-shell.js';
 import { startPushCommand } from './push-script.js';
@@ -31,12 +31,13 @@ export async function startGeneration(
   { generation, filled, socketVolume }: { generation: string; filled: FilledStore; socketVolume: string },
   { logger = nullLogger, ready }: { logger?: Logger; ready?: ReadyOptions } = {},
 ): Promise<PreparedDaemon> {
-  const { id, rootsBuilds, bytes } = await startCandidate(engine, inputs, generation, filled, logger, ready);
+  const { id, rootsBuilds, bytes, restored } = await startCandidate(engine, inputs, generation, filled, logger, ready);
+  const repaired = [...filled.repaired, ...restored];
   const extra = {
     seeded: filled.copied.length,
     rootsBuilds,
     ...(filled.local ? { delivered: { paths: filled.copied.length, bytes } } : {}),
-    ...(filled.repaired.length > 0 ? { repaired: filled.repaired } : {}),
+    ...(repaired.length > 0 ? { repaired } : {}),
   };
   return {
     outcome: plan.outcome(plan.current ? 'replaced' : 'created', id, extra),
@@ -55,7 +56,7 @@ async function startCandidate(
   filled: FilledStore,
   logger: Logger,
   ready?: ReadyOptions,
-): Promise<{ id: string; rootsBuilds: boolean; bytes: number }> {
+): Promise<{ id: string; rootsBuilds: boolean; bytes: number; restored: string[] }> {
   const name = candidateName(inputs.daemon);
   const run = currentRunId();
   const spec = daemonContainerSpec(inputs, name, { generation, run });
@@ -67,8 +68,13 @@ async function startCandidate(
   const id = await engine.createContainer(spec);
   let shell: string[] | undefined;
   let bytes = 0;
+  let modified: string[] = [];
   try {
-    if (filled.local && filled.copied.length > 0) {
+    // no daemon ran to import them (the first provision, or a daemon removed by hand): sent before its start
+    const send = filled.local && !filled.imported && filled.copied.length > 0;
+    // what is at a path before it arrives stays beside it: checked once the daemon runs
+    const present = send && !filled.freshStore ? await presentPaths(engine, id, filled.copied) : [];
+    if (send) {
       const sending = logger.start(`sending ${filled.copied.length} store paths into ${name}`);
       bytes = await sendStorePaths(engine, id, filled.copied);
       logger.stop(`sent ${filled.copied.length} store paths (${(bytes / 1e6).toFixed(1)} MB)`, sending);
@@ -80,8 +86,13 @@ async function startCandidate(
     const files = daemonFileEntries({ nixConf: daemonNixConf(inputs, shell !== undefined), nixPath: inputs.nixPath, ...(shell ? { shell } : {}), ...(inputs.cache ? { cache: inputs.cache } : {}) });
     await engine.copyIn(id, '/', Readable.from(packLayer({ kind: 'fixed', entries: files }) as AsyncIterable<Buffer>));
     await engine.startContainer(id);
-    if (filled.local) await registerStorePaths(engine, id, inputs.nixPath, filled.copied).catch(async (error: unknown) => stoppedOr(engine, id, inputs.nixPath, error));
+    if (send) await registerStorePaths(engine, id, inputs.nixPath, filled.copied).catch(async (error: unknown) => stoppedOr(engine, id, inputs.nixPath, error));
     await waitDaemonReady(engine, id, inputs.nixPath, ready, filled.local ? filled.copied : []);
+    modified = await modifiedPaths(engine, id, inputs.nixPath, present);
+    if (modified.length > 0) {
+      logger.warn(`${modified.length} delivered store paths held files that were there before (a killed run, or a build user): restoring ${modified.join(' ')}`);
+      await repairFromHost(engine, { daemon: inputs.daemon, imageId: inputs.imageId, nixPath: inputs.nixPath, closure: filled.closure, volumes: daemonVolumes(inputs.daemon, generation) }, modified, logger);
+    }
     await rootDaemonNix(engine, id, inputs.nixPath);
     if (inputs.cache?.push) {
       if (shell) await resumePushes(engine, id, shell);
@@ -96,7 +107,7 @@ async function startCandidate(
     });
   }
   logger.stop(`new nix-daemon answers`, started);
-  return { id, rootsBuilds: shell !== undefined, bytes };
+  return { id, rootsBuilds: shell !== undefined, bytes: filled.imported ? filled.bytes : bytes, restored: modified };
 }
 
 async function existsOnHost(path: string): Promise<boolean> {

@@ -159,8 +159,8 @@ async function daemonStep(engine: EngineClient, inputs: DaemonInputs & { supply:
   const generation = newGenerationId();
   // a file:// cache is a host directory the daemon mounts: the engine refuses a bind of one that is missing
   if (inputs.cache?.directory) await mkdir(inputs.cache.directory, { recursive: true });
-  const { volumes, freshDb } = await ensureDaemonVolumes(engine, inputs.daemon, generation);
-  const filled = await fillStore(engine, inputs, { volumes, repair: plan.repair, ...(plan.current ? { current: plan.current } : {}), freshDb }, logger);
+  const { volumes, freshDb, freshStore } = await ensureDaemonVolumes(engine, inputs.daemon, generation);
+  const filled = await fillStore(engine, inputs, { volumes, repair: plan.repair, ...(plan.current ? { current: plan.current } : {}), freshDb, freshStore }, logger);
   return startGeneration(engine, inputs, plan, { generation, filled, socketVolume: volumes.socket }, { logger });
 }
 
