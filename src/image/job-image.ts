@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { queryClosure } from '../nix-cli/closure.js';
 import { resolveInstallables } from '../nix-cli/installables.js';
@@ -50,7 +50,7 @@ async function linkTargets(roots: string[]): Promise<Map<string, string>> {
   for (const root of roots) {
     const info = await stat(root);
     if (info.isFile()) {
-      if (info.mode & 0o111) add(`bin/${root.slice(STORE_PREFIX_LENGTH)}`, root);
+      if (info.mode & 0o111) add(`bin/${basename(root).replace(STORE_HASH, '')}`, root);
       continue;
     }
     for (const dir of LINKED_DIRS) for (const name of await entriesOf(join(root, dir))) add(`${dir}/${name}`, `${root}/${dir}/${name}`);
@@ -62,8 +62,8 @@ async function linkTargets(roots: string[]): Promise<Map<string, string>> {
   return links;
 }
 
-/** /nix/store/<32-char hash>- */
-const STORE_PREFIX_LENGTH = '/nix/store/'.length + 33;
+/** The hash part of a store path's name: <32 characters>- */
+const STORE_HASH = /^[0-9a-df-np-sv-z]{32}-/;
 
 /**
  * The root filesystem of a job image: /bin, /etc, /lib, /libexec, /sbin and /share with a symlink to
@@ -73,6 +73,13 @@ const STORE_PREFIX_LENGTH = '/nix/store/'.length + 33;
  */
 export async function planJobImage(roots: string[]): Promise<JobImagePlan> {
   if (roots.length === 0) throw new UserError('usage', 'name at least one store path or installable', 'e.g. nix-runner image job /nix/store/…-bash /nix/store/…-coreutils --tag ci/base:1 --load');
+  const entries = await jobImageEntries(roots);
+  const rootsPath = await rootsReference(roots);
+  return { roots, rootsPath, closure: await queryClosure([rootsPath]), entries };
+}
+
+/** The entries of a job image's one layer, byte-ordered: see planJobImage. */
+export async function jobImageEntries(roots: string[]): Promise<LayerEntry[]> {
   const links = await linkTargets(roots);
   const files = Object.entries(OWN_FILES).filter(([name]) => !links.has(name));
   const dirs = new Set([...links.keys(), ...files.map(([name]) => name)].flatMap(parentDirs));
@@ -80,9 +87,8 @@ export async function planJobImage(roots: string[]): Promise<JobImagePlan> {
     ...[...dirs, 'root', 'tmp'].map((name): LayerEntry => ({ type: 'directory', name, mode: name === 'tmp' ? 0o1777 : name === 'root' ? 0o700 : 0o755 })),
     ...[...links].map(([name, target]): LayerEntry => ({ type: 'symlink', name, target })),
     ...files.map(([name, content]): LayerEntry => ({ type: 'file', name, mode: 0o644, content })),
-  ].sort((a, b) => compareBytes(a.name, b.name));
-  const rootsPath = await rootsReference(roots);
-  return { roots, rootsPath, closure: await queryClosure([rootsPath]), entries };
+  ];
+  return entries.sort((a, b) => compareBytes(a.name, b.name));
 }
 
 /** a/b/c → a, a/b */

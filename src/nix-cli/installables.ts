@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { buildFailure } from './build-failure.js';
-import { rootBuildOptions, runNix } from './nix-tool.js';
+import { rootBuildOptions, runNix, type NixTools } from './nix-tool.js';
 import { storePathOf } from './store-path.js';
 
 // nix ≥ 2.4 keeps `nix build` behind these flags; later versions accept them as they are.
@@ -25,9 +25,9 @@ async function asStorePath(installable: string): Promise<string | undefined> {
   return storePathOf(resolved);
 }
 
-async function nixBuild(installables: string[]): Promise<string> {
+async function nixBuild(installables: string[], tools: NixTools): Promise<string> {
   try {
-    return await runNix('nix', ['build', ...installables, '--json', '--no-link', ...FEATURES, ...rootBuildOptions()]);
+    return await runNix('nix', ['build', ...installables, '--json', '--no-link', ...FEATURES, ...rootBuildOptions()], tools);
   } catch (error: unknown) {
     if (!(error instanceof UserError)) throw error;
     const reason = buildFailure(String((error.cause as { stderr?: unknown } | undefined)?.stderr ?? '')) ?? error.message;
@@ -41,7 +41,7 @@ async function nixBuild(installables: string[]): Promise<string> {
  * builds by their dependencies and runs what it can in parallel. nix sorts its --json results, so with
  * more than one installable each is then asked on its own (evaluation only: everything is built).
  */
-export async function resolveInstallables(installables: string[]): Promise<Map<string, string[]>> {
+export async function resolveInstallables(installables: string[], tools: NixTools = {}): Promise<Map<string, string[]>> {
   const resolved = new Map<string, string[]>();
   const toBuild: string[] = [];
   for (const installable of new Set(installables)) {
@@ -50,9 +50,9 @@ export async function resolveInstallables(installables: string[]): Promise<Map<s
     else toBuild.push(installable);
   }
   if (toBuild.length === 0) return resolved;
-  const all = await nixBuild(toBuild);
+  const all = await nixBuild(toBuild, tools);
   for (const installable of toBuild) {
-    const outputs = outputsOfBuildJson(toBuild.length === 1 ? all : await nixBuild([installable]));
+    const outputs = outputsOfBuildJson(toBuild.length === 1 ? all : await nixBuild([installable], tools));
     if (outputs.length === 0) throw new UserError('nix', `nix build ${installable} gave no store path`, 'give a store path or an installable that builds a package');
     resolved.set(installable, outputs);
   }
