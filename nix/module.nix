@@ -291,7 +291,7 @@ let
                 paths = mkOption {
                   type = types.listOf (types.either types.package types.str);
                   example = literalExpression "[ pkgs.bashInteractive pkgs.coreutils pkgs.git ]";
-                  description = "Packages (or store paths, or flake installables) whose bin/ the image links to.";
+                  description = "Packages (or store paths, or flake installables) the image stands for: its /bin, /etc, /lib, /share, … are symlinks into them (the first that has a name wins).";
                 };
               };
             }
@@ -299,10 +299,13 @@ let
         );
         default = null;
         description = ''
-          Job images whose content lives in this daemon's shared store: a few KB each (bin/ as symlinks
-          into the packages). Each provision loads the ones that changed and roots their closures; one
-          removed from the list is released. Runners whose default image is one get
-          `pull_policy = ["if-not-present"]`. `null`: job images made by hand are left as they are.
+          Job images whose content lives in this daemon's shared store: a few KB each (symlinks into
+          the packages). Each provision builds what changed (nix decides, in dependency order), loads
+          only the images whose content changed, sends the closure paths the store lacks and roots
+          them; one removed from the list is released, and an older image a job container still uses
+          stays rooted until that container is gone. Runners whose default image is one take the
+          engine's copy first (`pull_policy` gets `if-not-present` in front). `null`: job images made
+          by hand are left as they are.
         '';
       };
       cache = mkOption {
