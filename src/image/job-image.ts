@@ -29,8 +29,14 @@ async function entriesOf(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [])).sort();
 }
 
-// The directories of a root that the image's own root gets entries of: what a job finds at /bin, /etc/ssl, /share/zoneinfo.
-const LINKED_DIRS = ['bin', 'etc', 'lib', 'libexec', 'sbin', 'share'];
+// Where a root's directories appear in the image: what a job finds at /bin, /etc/ssl, /usr/share/zoneinfo.
+const LINKED_DIRS: [inRoot: string, inImage: string][] = [
+  ['bin', 'bin'],
+  ['sbin', 'sbin'],
+  ['etc', 'etc'],
+  ['lib', 'lib'],
+  ['share', 'usr/share'],
+];
 
 // What the image has of its own, where no root gives it: root for the executor's shell, nobody.
 const OWN_FILES: Record<string, string> = {
@@ -40,25 +46,41 @@ const OWN_FILES: Record<string, string> = {
 
 /**
  * Where each entry of the image's root points: `<dir>/<name>` → the first root that has `<dir>/<name>`,
- * for the LINKED_DIRS; a root that is a single executable file becomes `bin/<its name>`.
+ * for the LINKED_DIRS; a directory only one root has, and that gets nothing of the image's own, is one
+ * link to that root's (a few bytes, however many entries it holds). A root that is a single executable
+ * file becomes `bin/<its name>`.
  */
 async function linkTargets(roots: string[]): Promise<Map<string, string>> {
   const links = new Map<string, string>();
   const add = (name: string, target: string) => {
     if (!links.has(name)) links.set(name, target);
   };
+  const holders = new Map<string, string[]>();
   for (const root of roots) {
     const info = await stat(root);
     if (info.isFile()) {
       if (info.mode & 0o111) add(`bin/${basename(root).replace(STORE_HASH, '')}`, root);
       continue;
     }
-    for (const dir of LINKED_DIRS) for (const name of await entriesOf(join(root, dir))) add(`${dir}/${name}`, `${root}/${dir}/${name}`);
+    for (const [inRoot, inImage] of LINKED_DIRS) {
+      const names = await entriesOf(join(root, inRoot));
+      if (names.length > 0) holders.set(inImage, [...(holders.get(inImage) ?? []), root]);
+      for (const name of names) add(`${inImage}/${name}`, `${root}/${inRoot}/${name}`);
+    }
   }
   // a busybox-only closure still gives the executor its /bin/sh
   if (!links.has('bin/sh') && links.has('bin/busybox')) links.set('bin/sh', links.get('bin/busybox')!);
   // scripts start with #!/usr/bin/env
   if (links.has('bin/env')) links.set('usr/bin/env', links.get('bin/env')!);
+  for (const [inRoot, inImage] of LINKED_DIRS) {
+    const [only, ...others] = holders.get(inImage) ?? [];
+    const entries = [...links.keys()].filter((name) => name.startsWith(`${inImage}/`));
+    const own = Object.keys(OWN_FILES).some((name) => name.startsWith(`${inImage}/`) && !links.has(name));
+    const theirs = entries.every((name) => links.get(name) === `${only}/${inRoot}/${name.slice(inImage.length + 1)}`);
+    if (!only || others.length > 0 || own || !theirs) continue;
+    for (const name of entries) links.delete(name);
+    links.set(inImage, `${only}/${inRoot}`);
+  }
   return links;
 }
 
@@ -66,10 +88,10 @@ async function linkTargets(roots: string[]): Promise<Map<string, string>> {
 const STORE_HASH = /^[0-9a-df-np-sv-z]{32}-/;
 
 /**
- * The root filesystem of a job image: /bin, /etc, /lib, /libexec, /sbin and /share with a symlink to
- * each entry of the roots' own (the first root that has a name wins), /usr/bin/env, /etc/passwd and
- * /etc/group with root and nobody unless a root gives them, /root, /tmp. No store content: every symlink
- * points into the daemon's store, which every job of an attached runner mounts.
+ * The root filesystem of a job image: /bin, /sbin, /etc, /lib and /usr/share with a symlink to each
+ * entry of the roots' bin, sbin, etc, lib and share (the first root that has a name wins), /usr/bin/env,
+ * /etc/passwd and /etc/group with root and nobody unless a root gives them, /root, /tmp. No store
+ * content: every symlink points into the daemon's store, which every job of an attached runner mounts.
  */
 export async function planJobImage(roots: string[]): Promise<JobImagePlan> {
   if (roots.length === 0) throw new UserError('usage', 'name at least one store path or installable', 'e.g. nix-runner image job /nix/store/…-bash /nix/store/…-coreutils --tag ci/base:1 --load');

@@ -14,10 +14,10 @@ async function makeRoot(dir: string, name: string, files: string[]): Promise<str
 }
 
 describe("a job image's root (symlinks into the roots, nothing of theirs copied)", () => {
-  it('links each entry of bin, etc, lib, libexec, sbin and share; the first root that has a name wins', async () => {
+  it('links each entry of bin, sbin, etc, lib and share (at /usr/share); the first root that has a name wins', async () => {
     await withTempDir(async (dir) => {
       const bash = await makeRoot(dir, 'bash', ['bin/bash', 'bin/sh', 'share/man/bash.1', 'include/ignored.h']);
-      const coreutils = await makeRoot(dir, 'coreutils', ['bin/ls', 'bin/env', 'bin/sh', 'libexec/coreutils/libstdbuf.so']);
+      const coreutils = await makeRoot(dir, 'coreutils', ['bin/ls', 'bin/env', 'bin/sh', 'share/info/coreutils.info', 'libexec/coreutils/libstdbuf.so']);
       const cacert = await makeRoot(dir, 'cacert', ['etc/ssl/certs/ca-bundle.crt']);
       const entries = await jobImageEntries([bash, coreutils, cacert]);
       const links = Object.fromEntries(entries.flatMap((entry) => (entry.type === 'symlink' ? [[entry.name, entry.target]] : [])));
@@ -26,18 +26,32 @@ describe("a job image's root (symlinks into the roots, nothing of theirs copied)
         'bin/env': `${coreutils}/bin/env`,
         'bin/ls': `${coreutils}/bin/ls`,
         'bin/sh': `${bash}/bin/sh`,
+        // etc gets the image's own passwd and group: the root's entries are linked one by one
         'etc/ssl': `${cacert}/etc/ssl`,
-        'libexec/coreutils': `${coreutils}/libexec/coreutils`,
-        'share/man': `${bash}/share/man`,
+        'usr/share/info': `${coreutils}/share/info`,
+        'usr/share/man': `${bash}/share/man`,
         'usr/bin/env': `${coreutils}/bin/env`,
       });
       // no file of the roots is in the image: only its own passwd and group
       expect(entries.filter((entry) => entry.type === 'file').map((entry) => entry.name)).toEqual(['etc/group', 'etc/passwd']);
-      expect(entries.filter((entry) => entry.type === 'directory').map((entry) => entry.name)).toEqual(['bin', 'etc', 'libexec', 'root', 'share', 'tmp', 'usr', 'usr/bin']);
+      expect(entries.filter((entry) => entry.type === 'directory').map((entry) => entry.name)).toEqual(['bin', 'etc', 'root', 'tmp', 'usr', 'usr/bin', 'usr/share']);
       expect(entries.find((entry) => entry.name === 'tmp')).toMatchObject({ mode: 0o1777 });
       // byte order: every directory comes before what is in it
       const names = entries.map((entry) => entry.name);
       expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    });
+  });
+
+  it('links a directory only one root has, and that gets nothing of the image, as one link', async () => {
+    await withTempDir(async (dir) => {
+      const nix = await makeRoot(dir, 'nix', ['bin/nix', 'bin/nix-build', 'bin/nix-store', 'share/nix/sandbox.sh', 'lib/libnixstore.so']);
+      const entries = await jobImageEntries([nix]);
+      expect(entries.filter((entry) => entry.type === 'symlink')).toEqual([
+        { type: 'symlink', name: 'bin', target: `${nix}/bin` },
+        { type: 'symlink', name: 'lib', target: `${nix}/lib` },
+        { type: 'symlink', name: 'usr/share', target: `${nix}/share` },
+      ]);
+      expect(entries.map((entry) => entry.name)).toEqual(['bin', 'etc', 'etc/group', 'etc/passwd', 'lib', 'root', 'tmp', 'usr', 'usr/share']);
     });
   });
 
