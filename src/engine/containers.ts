@@ -124,7 +124,7 @@ export async function listContainers(core: EngineCore, filters: Record<string, s
     id: c.Id,
     name: (c.Names[0] ?? '').replace(/^\//, ''),
     state: c.State,
-    imageId: c.ImageID,
+    imageId: imageDigest(c.ImageID),
     labels: c.Labels ?? {},
     volumes: (c.Mounts ?? []).flatMap((mount) => (mount.Type === 'volume' && mount.Name ? [mount.Name] : [])),
   }));
@@ -136,4 +136,9 @@ export async function listContainerIds(core: EngineCore, filters: Record<string,
     core.docker.listContainers({ all, filters: JSON.stringify(filters) }),
   );
   return list.map((c) => c.Id);
+}
+
+/** An image id as the inspect calls give it (sha256:<hex>): some engines list it without the prefix. */
+export function imageDigest(id: string): string {
+  return id.includes(':') ? id : `sha256:${id}`;
 }

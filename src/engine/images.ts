@@ -1,4 +1,5 @@
 import { UserError, errorMessage } from '../errors.js';
+import { imageDigest } from './containers.js';
 import type { EngineCore } from './engine-core.js';
 import { engineStatus } from './engine-failure.js';
 import { readStream, watched } from './engine-streams.js';
@@ -23,7 +24,7 @@ export async function inspectImage(core: EngineCore, ref: string): Promise<Image
 export async function listImages(core: EngineCore, filters: Record<string, string[]>): Promise<ImageSummary[]> {
   const list = await core.call(`list images ${JSON.stringify(filters)}`, () => core.docker.listImages({ all: false, filters: JSON.stringify(filters) }));
   // an untagged image is listed with <none>:<none> by some engines, with no tags by others
-  return list.map((image) => ({ id: image.Id, repoTags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'), labels: image.Labels ?? {} }));
+  return list.map((image) => ({ id: imageDigest(image.Id), repoTags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'), labels: image.Labels ?? {} }));
 }
 
 /** Removes an image no container uses; false (and nothing removed) when a container, in any state, still uses it. */

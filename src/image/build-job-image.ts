@@ -60,9 +60,10 @@ export async function buildJobImage(installables: string[], { tag, output, load,
     });
     return { ...base, id: image.imageId, imageBytes: image.bytes.length, action: 'written', file: output! };
   }
-  const placed = await placeJobImage(engine, plan, tag);
+  // the closure before the tag: a job that starts on it the moment it moves finds everything it links to
   const delivered = await deliverToDaemon(engine, target, plan.closure, logger);
   const profile = await rootJobImage(engine, target, tag, plan.rootsPath);
+  const placed = await placeJobImage(engine, plan, tag);
   // the closure of what the tag named before stays rooted only while a container uses that image
   const tidied = await tidyJobImageRoots(engine, { id: target.id, nix: target.nix, name: daemon }, { logger });
   return {

@@ -39,25 +39,26 @@ type Daemon = { id: string; nix: string; name: string };
 /**
  * The job-images step, against the daemon that is about to serve (it shares the store volume with every
  * generation), before config.toml is written: every installable of every declared image is resolved at
- * once (nix builds what changed, in dependency order); an image whose content changed is loaded (or, when
- * the engine has that content already, tagged); the closures the daemon's store lacks are sent; each
- * image's profile is set to its roots. `release` is for after config.toml: see releaseJobImages.
+ * once (nix builds what changed, in dependency order); the closures the daemon's store lacks are sent and
+ * each image's profile set to its roots; then an image whose content changed is loaded (or, when the
+ * engine has that content already, tagged). Releasing comes after config.toml: see releaseJobImages.
  */
 export async function syncJobImages(engine: EngineClient, daemon: Daemon, declared: NonNullable<ProvisionSettings['jobImages']>, logger: Logger): Promise<Omit<JobImagesResult, 'released' | 'dropped' | 'removedImages'>> {
   const container = await engine.inspectContainer(daemon.id);
   if (!container?.running) throw new UserError('daemon', `daemon ${daemon.name} does not run: job images need its store`, 'see nix-runner status');
   const target = { ...container, nix: daemon.nix };
   const planned = await planJobImages(declared);
+  // closures first: a job that starts on a tag the moment it moves finds everything it links to
+  // one closure for all: one question to the daemon, one stream; -qR order kept (a path's references come first)
+  const closure = [...new Set(planned.flatMap(({ plan }) => plan.closure))];
+  const { sent, ...delivered } = await deliverToDaemon(engine, target, closure, logger);
+  for (const { tag, plan } of planned) await rootJobImage(engine, target, tag, plan.rootsPath);
   const placed: (PlacedJobImage & { tag: string })[] = [];
   for (const { tag, plan } of planned) {
     const image = await placeJobImage(engine, plan, tag);
     if (image.action !== 'present') logger.info(`job image ${tag}: ${image.action} (${image.bytes} bytes)`);
     placed.push({ ...image, tag });
   }
-  // one closure for all: one question to the daemon, one stream; -qR order kept (a path's references come first)
-  const closure = [...new Set(planned.flatMap(({ plan }) => plan.closure))];
-  const { sent, ...delivered } = await deliverToDaemon(engine, target, closure, logger);
-  for (const { tag, plan } of planned) await rootJobImage(engine, target, tag, plan.rootsPath);
   const sentPaths = new Set(sent);
   const images = placed.map(({ tag, id, action, previous, bytes }, index): JobImageOutcome => {
     const { closure } = planned[index]!.plan;
