@@ -26,6 +26,7 @@ interface ProvisionFlags extends EngineTimeoutFlags {
   cacheSecretKeyFile?: string;
   cacheCredentialsFile?: string;
   cachePush?: boolean;
+  jobImage: string[];
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -56,6 +57,16 @@ function parseNixSettingFlags(flags: string[]): Record<string, string> {
       return [flag.slice(0, eq).trim(), flag.slice(eq + 1).trim()];
     }),
   );
+}
+
+/** `TAG=PATH[,PATH…]` flags → jobImages (a tag has no `=`; the paths are store paths or installables). */
+function parseJobImageFlags(flags: string[]): { tag: string; paths: string[] }[] {
+  return flags.map((flag) => {
+    const eq = flag.indexOf('=');
+    const paths = flag.slice(eq + 1).split(',').map((path) => path.trim()).filter(Boolean);
+    if (eq <= 0 || paths.length === 0) throw new UserError('usage', `--job-image ${flag}: expected TAG=PATH[,PATH…]`, 'e.g. --job-image ci/base:1=/nix/store/…-bash,/nix/store/…-coreutils');
+    return { tag: flag.slice(0, eq).trim(), paths };
+  });
 }
 
 function formatBytes(bytes: number): string {
@@ -120,6 +131,12 @@ export function provisionCommand(): Command {
     .option('--cache-secret-key-file <file>', 'signs what this daemon builds; the daemon gets a root-only copy (outside /nix/store)')
     .option('--cache-credentials-file <file>', 'AWS credentials for an s3:// cache; the daemon gets a root-only copy')
     .option('--cache-push', 'upload each path this daemon builds to the cache, signed (needs --cache-secret-key-file)')
+    .option(
+      '--job-image <tag=paths>',
+      "a job image whose content is in the shared store, repeatable: TAG=PATH[,PATH…] (store paths or installables);\nthe list replaces the settings file's jobImages (see README, Job images)",
+      collect,
+      [],
+    )
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
     .addOption(engineTimeoutOption())
     .addOption(engineConnectTimeoutOption())
@@ -159,6 +176,7 @@ export function provisionCommand(): Command {
               memoryLimit: flags.memoryLimit,
               nixSettings: flags.nixSetting.length > 0 ? parseNixSettingFlags(flags.nixSetting) : undefined,
               cache: cacheFlags(flags) as ProvisionSettingsInput['cache'],
+              jobImages: flags.jobImage.length > 0 ? parseJobImageFlags(flags.jobImage) : undefined,
             },
             flags.config,
           );

@@ -133,6 +133,9 @@ describe.skipIf(skipE2E)('job images declared in the settings (jobImages)', () =
     expect(job.stdout).toContain('e2e-declared-ran');
     const again = await provisionWith([{ tag, paths: roots }]);
     expect(again).toMatchObject({ changed: false, jobImages: { images: [{ tag, action: 'present', delivered: { paths: 0 } }], released: [] } });
+    // the same declaration as a flag
+    const flagged = await d.provision('--job-image', `${tag}=${roots.join(',')}`, '--json');
+    expect(flagged.json, flagged.stderr).toMatchObject({ changed: false, jobImages: { images: [{ tag, action: 'present' }], released: [] } });
   });
 
   it("a runner whose default image it is takes the engine's copy before any pull; one that may not is warned about", async () => {
