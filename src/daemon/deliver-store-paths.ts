@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { basename } from 'node:path';
 import type { EngineClient } from '../engine/engine-client.js';
 import type { VolumeMount } from '../engine/engine-types.js';
@@ -102,12 +102,21 @@ export async function importStorePaths(engine: EngineClient, containerId: string
 }
 
 /** `nix-store --export paths` as a stream, its bytes counted; `failure`: its stderr, when it failed other than by stop(). */
-function exportStorePaths(paths: string[], tools: NixTools): { stream: NodeJS.ReadableStream; bytes: () => number; failure: Promise<string | undefined>; stop: () => void } {
+export function exportStorePaths(paths: string[], tools: NixTools): { stream: NodeJS.ReadableStream; bytes: () => number; failure: Promise<string | undefined>; stop: () => void } {
   const child = spawn(tools.binDir ? `${tools.binDir}/nix-store` : 'nix-store', ['--export', ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
   let bytes = 0;
   let stderr = '';
   let stopped = false;
-  child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  // Piped at once: node drops what a child wrote to a pipe nobody reads when it exits (a small export
+  // is done before the exec that reads it has started); the pass-through holds it, and holds back the child.
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  child.stdout.on('error', (error) => stream.destroy(error));
+  child.stdout.pipe(stream);
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const failure = new Promise<string | undefined>((resolve) => {
     child.on('error', (error) => resolve(errorMessage(error)));
@@ -118,7 +127,7 @@ function exportStorePaths(paths: string[], tools: NixTools): { stream: NodeJS.Re
     stopped = true;
     child.kill();
   };
-  return { stream: child.stdout, bytes: () => bytes, failure, stop };
+  return { stream, bytes: () => bytes, failure, stop };
 }
 
 function deliveryError(step: string, stderr: string): UserError {
