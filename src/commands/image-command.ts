@@ -92,7 +92,7 @@ interface JobFlags extends EngineTimeoutFlags {
 export function renderJobImage(result: JobImageResult): string {
   const what =
     result.action === 'written' ? `wrote ${result.file}` : result.action === 'present' ? `${result.ref} is in the engine already` : result.action === 'tagged' ? `tagged ${result.ref} (the engine had this content)` : `loaded ${result.ref}`;
-  const lines = [`${what} (${result.id.slice(7, 19)}): ${formatBytes(result.imageBytes)} of image for ${result.closurePaths} store paths`];
+  const lines = [`${what} (${result.id.slice(7, 19)}): ${formatBytes(result.imageBytes)} of image for ${result.closurePaths} store paths (${formatBytes(result.closureBytes)}) in the shared store`];
   if (result.delivered) lines.push(`  store   ${result.delivered.paths > 0 ? `${result.delivered.paths} paths sent to ${result.daemon} (${formatBytes(result.delivered.bytes)})` : `${result.daemon} had every path`}, rooted as ${result.profile}`);
   return `${lines.join('\n')}\n`;
 }
@@ -112,7 +112,7 @@ function jobCommand(): Command {
     .option('--docker-host <url>', 'engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
     .addOption(engineTimeoutOption())
     .addOption(engineConnectTimeoutOption())
-    .option('--json', 'print one JSON object on stdout: ok, ref, id, action, imageBytes, roots, closurePaths, delivered, profile')
+    .option('--json', 'print one JSON object on stdout: ok, ref, id, action, previous, imageBytes, roots, closurePaths, closureBytes,\ndelivered, profile, dropped, removedImages')
     .option('-v, --verbose', 'log each step and engine call')
     .addHelpText('after', exitCodesHelp(['engine', 'image', 'daemon', 'nix']))
     .exitOverride()

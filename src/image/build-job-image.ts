@@ -33,6 +33,8 @@ export interface JobImageResult {
   roots: string[];
   /** The closure the image stands for, in the daemon's store (never in the image). */
   closurePaths: number;
+  /** What that closure weighs in the store (NAR sizes). */
+  closureBytes: number;
   /** What was sent into the daemon's store (--load). */
   delivered?: Delivered;
   daemon?: string;
@@ -52,7 +54,7 @@ export async function buildJobImage(installables: string[], { tag, output, load,
   const engine = load ? await EngineClient.connect(dockerHost, logger, timeouts) : undefined;
   const target = engine ? await runningDaemon(engine, daemon) : undefined;
   const { plan } = (await planJobImages([{ paths: installables }]))[0]!;
-  const base = { ok: true as const, ref: tag, roots: plan.roots, closurePaths: plan.closure.length };
+  const base = { ok: true as const, ref: tag, roots: plan.roots, closurePaths: plan.closure.length, closureBytes: plan.closureBytes };
   if (!engine || !target) {
     const image = await jobImageArchive(plan, tag);
     await writeFileAtomically(output!, async (out) => {

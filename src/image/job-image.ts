@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
-import { queryClosure } from '../nix-cli/closure.js';
+import { queryClosure, storeSize } from '../nix-cli/closure.js';
 import { resolveInstallables } from '../nix-cli/installables.js';
 import { runNix } from '../nix-cli/nix-tool.js';
 import { LABEL_JOB_IMAGE, LABEL_JOB_IMAGE_ROOTS } from '../names/daemon-names.js';
@@ -15,6 +15,8 @@ export interface JobImagePlan {
   rootsPath: string;
   /** Everything the image's symlinks need, in `nix-store -qR` order: it lives in the daemon's store, not in the image. */
   closure: string[];
+  /** What that closure weighs in the store (NAR sizes): what a conventional image of these roots would hold. */
+  closureBytes: number;
   entries: LayerEntry[];
 }
 
@@ -97,7 +99,8 @@ export async function planJobImage(roots: string[]): Promise<JobImagePlan> {
   if (roots.length === 0) throw new UserError('usage', 'name at least one store path or installable', 'e.g. nix-runner image job /nix/store/…-bash /nix/store/…-coreutils --tag ci/base:1 --load');
   const entries = await jobImageEntries(roots);
   const rootsPath = await rootsReference(roots);
-  return { roots, rootsPath, closure: await queryClosure([rootsPath]), entries };
+  const closure = await queryClosure([rootsPath]);
+  return { roots, rootsPath, closure, closureBytes: await storeSize(closure), entries };
 }
 
 /** The entries of a job image's one layer, byte-ordered: see planJobImage. */

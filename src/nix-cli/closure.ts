@@ -6,6 +6,13 @@ export async function queryClosure(paths: string[], tools: NixTools = {}): Promi
   return out.split('\n').filter(Boolean);
 }
 
+/** What the paths weigh in the store: the sum of their NAR sizes (`nix-store --query --size`). */
+export async function storeSize(paths: string[], tools: NixTools = {}): Promise<number> {
+  if (paths.length === 0) return 0;
+  const out = await runNix('nix-store', ['--query', '--size', ...paths], tools);
+  return out.split('\n').reduce((sum, line) => sum + (Number(line) || 0), 0);
+}
+
 /** Registration of valid paths in the `nix-store --load-db` format. */
 export async function dumpRegistration(paths: string[], tools: NixTools = {}): Promise<string> {
   return `${await runNix('nix-store', ['--dump-db', ...paths], tools)}\n`;

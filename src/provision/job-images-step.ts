@@ -19,6 +19,7 @@ export interface JobImageOutcome {
   /** The image's whole size (its docker-archive), and the closure it stands for, in the daemon's store. */
   imageBytes: number;
   closurePaths: number;
+  closureBytes: number;
   /** How many paths of its closure the daemon's store lacked (sent with the others, once). */
   delivered: { paths: number };
 }
@@ -61,8 +62,8 @@ export async function syncJobImages(engine: EngineClient, daemon: Daemon, declar
   }
   const sentPaths = new Set(sent);
   const images = placed.map(({ tag, id, action, previous, bytes }, index): JobImageOutcome => {
-    const { closure } = planned[index]!.plan;
-    return { tag, id, action, ...(previous ? { previous } : {}), imageBytes: bytes, closurePaths: closure.length, delivered: { paths: closure.filter((path) => sentPaths.has(path)).length } };
+    const { closure, closureBytes } = planned[index]!.plan;
+    return { tag, id, action, ...(previous ? { previous } : {}), imageBytes: bytes, closurePaths: closure.length, closureBytes, delivered: { paths: closure.filter((path) => sentPaths.has(path)).length } };
   });
   return { images, delivered };
 }
