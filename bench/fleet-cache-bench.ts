@@ -13,12 +13,12 @@ import { ensureBusyboxImage } from '../src/smoke/busybox-image.js';
 import { runDockerExecutorJob } from '../src/smoke/docker-executor.js';
 import { findStoreShell } from '../src/smoke/find-store-shell.js';
 import { readRunnerJobConfig } from '../src/smoke/runner-job-config.js';
+import { median } from './bench-stats.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const fixture = join(import.meta.dirname, '..', 'test', 'fixtures', 'runner-config', 'config.toml');
 const image = 'nix-runner/bench-busybox:1';
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const engine = await EngineClient.connect();
 await ensureBusyboxImage(engine, { ref: image });

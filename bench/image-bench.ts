@@ -6,6 +6,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { resolveHostNix } from '../src/nix-cli/host-nix.js';
+import { median } from './bench-stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKER = new URL('./load-worker.mjs', import.meta.url).pathname;
@@ -25,7 +26,6 @@ async function timed(command: string, args: string[]): Promise<Sample> {
   return { seconds: Number(seconds), rssMb: Number(rss) / 1024, output: String(result.stdout) };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function repeat(before: () => Promise<void>, run: () => Promise<Sample>): Promise<Sample & { all: number[] }> {
   const samples: Sample[] = [];

@@ -15,6 +15,7 @@ import { execa } from 'execa';
 import { EngineClient } from '../src/engine/engine-client.js';
 import { queryClosure } from '../src/nix-cli/closure.js';
 import { findStoreShell } from '../src/smoke/find-store-shell.js';
+import { median, mb } from './bench-stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -23,8 +24,6 @@ const FIXTURE = join(import.meta.dirname, '..', 'test', 'fixtures', 'runner-conf
 const TOOL_FILES = 10;
 const TOOL_FILE_MB = 20;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 const cli = async (...args: string[]) => JSON.parse((await execa('node', [CLI, ...args, '--json'])).stdout) as Record<string, unknown>;
 
 /** Seconds from `docker load` of `archive` to the end of `docker run … tool`; fails unless the tool printed `expect`. */

@@ -10,6 +10,7 @@ import { checkDaemon } from '../src/daemon/check-daemon.js';
 import { EngineClient } from '../src/engine/engine-client.js';
 import { bundleHostNix } from '../src/nix-cli/bundle-host-nix.js';
 import { findOnPath } from '../src/nix-cli/host-nix.js';
+import { median } from './bench-stats.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -21,7 +22,6 @@ async function timed(args: string[]): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const engine = await EngineClient.connect();
 const dir = await mkdtemp(join(tmpdir(), 'nix-runner-bench-'));

@@ -17,6 +17,7 @@ import { EngineClient } from '../src/engine/engine-client.js';
 import { resolveHostNix } from '../src/nix-cli/host-nix.js';
 import { queryClosure } from '../src/nix-cli/closure.js';
 import { rootBuildOptions } from '../src/nix-cli/nix-tool.js';
+import { median, mb } from './bench-stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -37,8 +38,6 @@ async function timed(file: string, args: string[]): Promise<Run> {
   return { seconds: Number(seconds), rssMb: Number(rss) / 1024, stdout: String(result.stdout) };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 interface Row {
   label: string;

@@ -84,11 +84,18 @@ export async function readJobImageProfiles(engine: EngineClient, containerId: st
 // <profile>-<n>-link, the name nix-env gives a profile's generation n
 const GENERATION_LINK = /^-(\d+)-link$/;
 
-/** The roots paths (LABEL_JOB_IMAGE) of the job images that a container, in any state, was made from. */
-async function jobImagesInUse(engine: EngineClient): Promise<Set<string>> {
-  const images = new Map((await engine.listImages({ label: [LABEL_JOB_IMAGE] })).map((image) => [image.id, image.labels[LABEL_JOB_IMAGE]!]));
-  if (images.size === 0) return new Set();
-  return new Set((await engine.listContainers({})).flatMap((container) => (images.has(container.imageId) ? [images.get(container.imageId)!] : [])));
+/**
+ * The engine's job images as they stand: dangling ones (no tag) that no container uses, and the roots
+ * paths (LABEL_JOB_IMAGE) of those a container, in any state, was made from.
+ */
+async function jobImagesInEngine(engine: EngineClient): Promise<{ unused: string[]; rootsInUse: Set<string> }> {
+  const images = await engine.listImages({ label: [LABEL_JOB_IMAGE] });
+  if (images.length === 0) return { unused: [], rootsInUse: new Set() };
+  const used = new Set((await engine.listContainers({})).map((container) => container.imageId));
+  return {
+    unused: images.filter((image) => image.repoTags.length === 0 && !used.has(image.id)).map((image) => image.id),
+    rootsInUse: new Set(images.filter((image) => used.has(image.id)).map((image) => image.labels[LABEL_JOB_IMAGE]!)),
+  };
 }
 
 export interface TidiedJobImages {
@@ -108,11 +115,10 @@ export interface TidiedJobImages {
  * own nix (rooted anyway; nix-env cannot remove a profile's current generation).
  */
 export async function tidyJobImageRoots(engine: EngineClient, daemon: { id: string; nix: string; name: string }, { declared, logger = nullLogger }: { declared?: Set<string>; logger?: Logger } = {}): Promise<TidiedJobImages> {
+  const { unused, rootsInUse: inUse } = await jobImagesInEngine(engine);
   const removedImages: string[] = [];
-  for (const image of await engine.listImages({ label: [LABEL_JOB_IMAGE], dangling: ['true'] })) {
-    if (image.repoTags.length === 0 && (await engine.removeUnusedImage(image.id))) removedImages.push(image.id);
-  }
-  const inUse = await jobImagesInUse(engine);
+  // the engine refuses (false) for a container made since the listing
+  for (const id of unused) if (await engine.removeUnusedImage(id)) removedImages.push(id);
   const nixEnv = (profile: string, ...args: string[]) => run(engine, daemon, [`${daemon.nix}/bin/nix-env`, '--profile', profile, ...args], `cannot change ${profile}`);
   const released: string[] = [];
   let dropped = 0;

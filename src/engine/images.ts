@@ -40,8 +40,7 @@ export async function removeUnusedImage(core: EngineCore, id: string): Promise<b
 
 /** Ids of images (tagged or not) matching the filters, e.g. { label: ['org.nix-runner.nix'] }. */
 export async function listImageIds(core: EngineCore, filters: Record<string, string[]>): Promise<string[]> {
-  const list = await core.call(`list images ${JSON.stringify(filters)}`, () => core.docker.listImages({ all: false, filters: JSON.stringify(filters) }));
-  return list.map((image) => image.Id);
+  return (await listImages(core, filters)).map((image) => image.id);
 }
 
 /** The diff ids of an image's layers, bottom first (RootFS.Layers); undefined when there is no such image. */

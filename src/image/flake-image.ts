@@ -4,37 +4,22 @@ import { createHash } from 'node:crypto';
 import type { EngineClient } from '../engine/engine-client.js';
 import { UserError, errorMessage, isUserError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { buildFailure } from '../nix-cli/build-failure.js';
-import { rootBuildOptions, runNix } from '../nix-cli/nix-tool.js';
+import { buildResults, nixBuildJson } from '../nix-cli/nix-build.js';
 import { IMAGE_REPO } from './image-tag.js';
 import type { ResolvedImage } from './resolved-image.js';
 
-const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
-
-/** The `out` path of `nix build <ref>`. nix 2.8 has no --print-out-paths; --json has been there since 2.4. */
+/** The `out` path of `nix build <ref>`. */
 export async function buildFlake(flakeRef: string): Promise<string> {
-  let json: string;
-  try {
-    json = await runNix('nix', ['build', flakeRef, '--json', '--no-link', ...FLAKE_FEATURES, ...rootBuildOptions()]);
-  } catch (error: unknown) {
-    if (!(error instanceof UserError)) throw error;
-    const reason = buildFailure(String((error.cause as { stderr?: unknown } | undefined)?.stderr ?? '')) ?? error.message;
-    throw new UserError('nix', `nix build ${flakeRef} failed: ${reason}`, `run \`nix build ${flakeRef} --extra-experimental-features 'nix-command flakes'\` to see the whole log`, { cause: error });
-  }
-  const out = parseBuildJson(json);
+  const out = parseBuildJson(await nixBuildJson([flakeRef]));
   if (!out) throw new UserError('image', `nix build ${flakeRef} gave no output path`, 'the flake output must be a derivation that builds a docker image');
   return out;
 }
 
 export function parseBuildJson(json: string): string | undefined {
-  try {
-    // A derivation gives { outputs: { out } }; a plain store path (the NixOS module passes the image's) gives { path }.
-    const results = JSON.parse(json) as { outputs?: Record<string, string>; path?: string }[];
-    const outputs = results.at(-1)?.outputs ?? {};
-    return outputs.out ?? Object.values(outputs)[0] ?? results.at(-1)?.path;
-  } catch {
-    return undefined;
-  }
+  // A derivation gives { outputs: { out } }; a plain store path (the NixOS module passes the image's) gives { path }.
+  const last = buildResults(json).at(-1);
+  const outputs = last?.outputs ?? {};
+  return outputs.out ?? Object.values(outputs)[0] ?? last?.path;
 }
 
 /** A streamLayeredImage result is a script that prints the archive; anything else is the archive itself. */

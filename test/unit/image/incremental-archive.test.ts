@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainIds, nextChainId } from '../../../src/image/archive/chain-id.js';
 import { writeDaemonImageArchive, type LayerEvent } from '../../../src/image/archive/daemon-image-archive.js';
 import { parseBuildJson } from '../../../src/image/flake-image.js';
-import { buildFailure } from '../../../src/nix-cli/build-failure.js';
+import { buildFailure } from '../../../src/nix-cli/nix-build.js';
 import { createLoadProgress } from '../../../src/image/load-progress.js';
 import { collector, readTar } from '../../fixtures/image/read-tar.js';
 import { createSyntheticStore, makeWritable, type SyntheticStore } from '../../fixtures/image/synthetic-store.js';
